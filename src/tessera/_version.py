@@ -1,0 +1,3 @@
+"""Tessera's version."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,54 @@
+"""Tessera's exception tree.
+
+Every error Tessera raises on purpose derives from :class:`TesseraError` and
+carries enough context (file, column, row, the fix) to act on without a
+traceback::
+
+    TesseraError
+    ├── ModelError            the declared data model itself is inconsistent
+    ├── MappingError          a mapping file is invalid (unknown key, bad type, ...)
+    ├── WorkspaceError        a workspace is missing, locked, or of another version
+    ├── IngestError           a file cannot be loaded as its mapping says
+    │   └── SourceFileError   the file itself is unreadable, empty, truncated, ...
+    ├── EngineError           an engine failed to run a step
+    │   └── UnsupportedOperation   the engine lacks a capability (declared as data)
+    └── StageError            a pipeline stage is misdeclared or failed
+"""
+
+from __future__ import annotations
+
+
+class TesseraError(Exception):
+    """Base class of every error Tessera raises deliberately."""
+
+
+class ModelError(TesseraError):
+    """The declared data model is inconsistent."""
+
+
+class MappingError(TesseraError):
+    """A mapping file is invalid."""
+
+
+class WorkspaceError(TesseraError):
+    """A workspace is missing, locked, damaged or of an unsupported version."""
+
+
+class IngestError(TesseraError):
+    """A file cannot be ingested as its mapping describes. Nothing was changed."""
+
+
+class SourceFileError(IngestError):
+    """The input file is unreadable, empty, truncated or not of the declared format."""
+
+
+class EngineError(TesseraError):
+    """An engine failed to run a step."""
+
+
+class UnsupportedOperation(EngineError):
+    """The engine does not support an operation; see ``tessera.engines.CAPABILITIES``."""
+
+
+class StageError(TesseraError):
+    """A pipeline stage is misdeclared or failed."""
