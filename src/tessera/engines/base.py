@@ -1,0 +1,122 @@
+"""The engine port: the few operations every stage needs from an engine.
+
+Stages and the ingest compiler write SQL in one canonical dialect (DuckDB's);
+an engine runs it, translating with sqlglot when its own dialect differs. All
+engine-specific code lives in ``tessera/engines/<name>/``; stage modules never
+import an engine library. What an engine cannot do is declared as data in
+:data:`CAPABILITIES`, and :meth:`Engine.require` raises a clear error naming the
+engine and the operation.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from tessera.errors import UnsupportedOperation
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+CANONICAL_DIALECT = "duckdb"
+
+# Engine gaps as data: operation -> engine -> True, or a string saying why not.
+CAPABILITIES: dict[str, dict[str, bool | str]] = {
+    "ingest": {
+        "duckdb": True,
+        "spark": "ingest writes the embedded workspace; load with DuckDB, then export Parquet",
+    },
+    "transactions": {"duckdb": True, "spark": "Spark has no multi-statement transactions"},
+    "register_arrow": {"duckdb": True, "spark": True},
+    "materialise": {"duckdb": True, "spark": True},
+    "try_strptime": {"duckdb": True, "spark": "use to_timestamp with ANSI mode off"},
+}
+
+
+class Engine(ABC):
+    """A SQL engine behind Tessera's stages."""
+
+    name: str
+    dialect: str
+
+    # -- the port -------------------------------------------------------------
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run a statement (canonical dialect) for its effect."""
+
+    @abstractmethod
+    def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a query (canonical dialect) and return its result as Arrow."""
+
+    @abstractmethod
+    def fetch_rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query and return its rows (small results only)."""
+
+    @abstractmethod
+    def register_arrow(self, name: str, data: pa.Table | pa.RecordBatch) -> None:
+        """Expose an Arrow table as a view called ``name``."""
+
+    @abstractmethod
+    def unregister(self, name: str) -> None:
+        """Drop a view made by :meth:`register_arrow`."""
+
+    @abstractmethod
+    def table_names(self) -> list[str]:
+        """Names of the persistent tables."""
+
+    @abstractmethod
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """``(name, type)`` of a table's columns, in order."""
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All statements inside commit together or not at all."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the engine's resources."""
+
+    # -- shared orchestration ---------------------------------------------------
+    def supports(self, operation: str) -> bool:
+        return CAPABILITIES.get(operation, {}).get(self.name) is True
+
+    def require(self, operation: str) -> None:
+        """Raise :class:`UnsupportedOperation` if this engine cannot do ``operation``."""
+        status = CAPABILITIES.get(operation, {}).get(self.name, "not declared")
+        if status is not True:
+            raise UnsupportedOperation(
+                f"engine {self.name!r} does not support {operation!r}: {status}"
+            )
+
+    def translate(self, sql: str) -> str:
+        """Translate canonical SQL to this engine's dialect (identity for DuckDB)."""
+        if self.dialect == CANONICAL_DIALECT:
+            return sql
+        import sqlglot
+
+        return ";\n".join(
+            sqlglot.transpile(sql, read=CANONICAL_DIALECT, write=self.dialect, pretty=False)
+        )
+
+    def materialise(self, name: str, sql: str) -> int:
+        """Create or replace table ``name`` from a query; return its row count."""
+        self.require("materialise")
+        self.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS {sql}")
+        rows = self.fetch_rows(f"SELECT count(*) FROM {quote(name)}")
+        return int(rows[0][0])
+
+    def row_count(self, table: str) -> int:
+        return int(self.fetch_rows(f"SELECT count(*) FROM {quote(table)}")[0][0])
+
+
+def quote(identifier: str) -> str:
+    """Quote an SQL identifier (double quotes, embedded quotes doubled)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """An SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"

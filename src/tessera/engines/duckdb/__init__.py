@@ -1,0 +1,1 @@
+"""The embedded DuckDB engine (Tessera's default)."""

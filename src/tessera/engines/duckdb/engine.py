@@ -1,0 +1,139 @@
+"""DuckDB implementation of the engine port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tessera.engines.base import Engine, quote
+from tessera.errors import EngineError, WorkspaceError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class DuckDBEngine(Engine):
+    """An engine over one DuckDB database file (or in memory when ``path`` is None)."""
+
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        temp_directory: Path | None = None,
+    ) -> None:
+        import duckdb
+
+        config: dict[str, Any] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if threads:
+            config["threads"] = threads
+        if temp_directory is not None:
+            config["temp_directory"] = str(temp_directory)
+        self.path = path
+        try:
+            self._con = duckdb.connect(
+                str(path) if path is not None else ":memory:", read_only=read_only, config=config
+            )
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                raise WorkspaceError(
+                    f"the database {path} is in use by another process; wait for it to "
+                    f"finish or stop it ({text.splitlines()[0]})"
+                ) from None
+            raise WorkspaceError(f"cannot open database {path}: {text}") from None
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"cannot open database {path}: {exc}") from None
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._in_transaction = False
+
+    @property
+    def connection(self) -> Any:
+        """The raw DuckDB connection, for libraries (Splink) that take one."""
+        return self._con
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        import duckdb
+
+        try:
+            self._con.execute(sql, params)
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB failed: {exc}\n-- SQL:\n{_clip(sql)}") from exc
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        import duckdb
+
+        try:
+            return self._con.sql(sql, params=params).to_arrow_table()
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB failed: {exc}\n-- SQL:\n{_clip(sql)}") from exc
+
+    def fetch_rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        import duckdb
+
+        try:
+            return list(self._con.execute(sql, params).fetchall())
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB failed: {exc}\n-- SQL:\n{_clip(sql)}") from exc
+
+    def register_arrow(self, name: str, data: pa.Table | pa.RecordBatch) -> None:
+        self._con.register(name, data)
+
+    def unregister(self, name: str) -> None:
+        self._con.unregister(name)
+
+    def table_names(self) -> list[str]:
+        rows = self.fetch_rows(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+            "AND schema_name = 'main' ORDER BY table_name"
+        )
+        return [r[0] for r in rows]
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        rows = self.fetch_rows(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE table_name = ? ORDER BY column_index",
+            [table],
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._in_transaction:
+            raise EngineError("nested transactions are not supported")
+        self._con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        else:
+            self._con.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    def checkpoint(self) -> None:
+        self._con.execute("CHECKPOINT")
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __repr__(self) -> str:
+        return f"<DuckDBEngine {self.path or ':memory:'}>"
+
+
+def _clip(sql: str, limit: int = 2000) -> str:
+    return sql if len(sql) <= limit else sql[:limit] + f"\n-- ... ({len(sql) - limit} more chars)"
+
+
+__all__ = ["DuckDBEngine", "quote"]

@@ -1,0 +1,131 @@
+"""The engine port, declared capabilities, and the stage framework."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from tessera.engines import CAPABILITIES, Engine, open_engine
+from tessera.errors import EngineError, StageError, UnsupportedOperation
+from tessera.stages import Stage, plan, run_stages
+from tessera.workspace import Workspace
+
+
+def test_transactions_roll_back() -> None:
+    e = open_engine("duckdb")
+    e.execute("CREATE TABLE t (x INTEGER)")
+
+    def fail_inside() -> None:
+        with e.transaction():
+            e.execute("INSERT INTO t VALUES (1)")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_inside()
+    assert e.row_count("t") == 0
+    with e.transaction():
+        e.execute("INSERT INTO t VALUES (1)")
+    assert e.row_count("t") == 1
+    e.register_arrow("a", pa.table({"y": [1, 2, 3]}))
+    assert e.fetch_arrow("SELECT sum(y) AS s FROM a").to_pylist() == [{"s": 6}]
+    with pytest.raises(EngineError, match="no_such_table"):
+        e.execute("SELECT * FROM no_such_table")
+
+
+def test_capabilities_are_data() -> None:
+    e = open_engine("duckdb")
+    assert e.supports("ingest")
+    CAPABILITIES["__test_gap"] = {"duckdb": "not today"}
+    try:
+        with pytest.raises(UnsupportedOperation, match="'duckdb' does not support '__test_gap'"):
+            e.require("__test_gap")
+    finally:
+        del CAPABILITIES["__test_gap"]
+    with pytest.raises(EngineError, match="unknown engine"):
+        open_engine("oracle")
+
+
+def _stage(name: str, inputs: tuple[str, ...], outputs: tuple[str, ...]) -> Stage:
+    def run(engine: Engine) -> Mapping[str, int]:
+        return {o: engine.materialise(o, "SELECT 1 AS x") for o in outputs}
+
+    return Stage(name, name, inputs, outputs, run)
+
+
+def test_plan_orders_and_rejects() -> None:
+    a = _stage("a", ("obs_plate_read",), ("t_a",))
+    b = _stage("b", ("t_a",), ("t_b",))
+    c = _stage("c", ("t_b", "t_a"), ("t_c",))
+    assert [s.name for s in plan([c, b, a])] == ["a", "b", "c"]
+    with pytest.raises(StageError, match="cycle"):
+        plan([_stage("x", ("t_y",), ("t_x",)), _stage("y", ("t_x",), ("t_y",))])
+    with pytest.raises(StageError, match="written by both"):
+        plan([_stage("x", (), ("t",)), _stage("y", (), ("t",))])
+    with pytest.raises(StageError, match="no stage writes"):
+        plan([_stage("x", ("ghost",), ("t",))])
+    with pytest.raises(StageError, match="ingest owns"):
+        plan([_stage("x", (), ("obs_plate_read",))])
+
+
+def test_run_stages_records_runs_and_rolls_back_failures(ws: Workspace) -> None:
+    ok = _stage("ok", (), ("t_ok",))
+    results = run_stages(ws.engine, [ok])
+    assert results[0].outputs == {"t_ok": 1}
+    assert ws.engine.row_count("stage_run") == 1
+
+    def broken(engine: Engine) -> Mapping[str, int]:
+        engine.materialise("t_half", "SELECT 1 AS x")
+        raise ValueError("bad")
+
+    with pytest.raises(StageError, match="'broken' failed: bad"):
+        run_stages(ws.engine, [Stage("broken", "", (), ("t_half",), broken)])
+    assert "t_half" not in ws.engine.table_names()
+    assert ws.engine.row_count("stage_run") == 1
+
+
+def test_identifiers_stage_known_answer(ws: Workspace, tmp_path: Path) -> None:
+    """Two sources share +4915112345678: one row in `identifier` with both fields, the
+    number seen first at 08:00 and last at 09:00 UTC."""
+    (tmp_path / "ev.csv").write_text(
+        "n,t,c\n+4915112345678,2026-03-01T08:00:00Z,S1\n+4915112345678,2026-03-01T09:00:00Z,S2\n"
+    )
+    (tmp_path / "sub.csv").write_text("n,name\n+4915112345678,Anna Weber\n")
+    import yaml
+
+    (tmp_path / "ev.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "source": "op",
+                "kind": "device_event",
+                "properties": {
+                    "msisdn": "n",
+                    "time": "t",
+                    "sensor_id": "c",
+                    "event_type": {"constant": "location_update"},
+                },
+            }
+        )
+    )
+    (tmp_path / "sub.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "source": "subs",
+                "kind": "registry.subscription",
+                "properties": {"msisdn": "n", "subscriber_name": "name"},
+            }
+        )
+    )
+    ws.ingest(tmp_path / "ev.yaml", [tmp_path / "ev.csv"])
+    ws.ingest(tmp_path / "sub.yaml", [tmp_path / "sub.csv"])
+    ws.build()
+    rows = ws.engine.fetch_rows(
+        "SELECT n_rows, n_fields, sources, first_seen, last_seen FROM identifier "
+        "WHERE value_type = 'phone' AND value = '+4915112345678'"
+    )
+    assert len(rows) == 1
+    n_rows, n_fields, sources, first, last = rows[0]
+    assert (n_rows, n_fields, sources) == (3, 2, ["op", "subs"])
+    assert (first.hour, last.hour) == (8, 9)
