@@ -1,0 +1,574 @@
+"""Loading one file as one atomic batch.
+
+The flow for a file::
+
+    reader chunks (Arrow, exact row numbers)
+      -> clean: vectorized types in SQL, the others once per distinct raw value
+      -> __stage (typed values, first error of each row, raw row for failures)
+    then, in the same transaction:
+      failures          -> quarantine (file, row, column, property, reason, raw row)
+      valid, distinct   -> source table, anti-joined on the full cleaned row so that
+                           re-ingesting or overlapping files never duplicate
+      the batch record  -> ingest_batch
+
+Everything for a file happens in one DuckDB transaction: an error, Ctrl-C or a
+killed process leaves the workspace as it was before the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tessera.engines import literal, quote
+from tessera.errors import IngestError, MappingError, SourceFileError
+from tessera.ingest.mapping import Mapping, load_mapping
+from tessera.ingest.readers import ROW_NO, BadRecord, Chunk, ParquetReader, open_reader
+from tessera.types import CleanOptions, ValueType, get_type
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from tessera.engines.base import Engine
+    from tessera.model import SourceKind
+    from tessera.workspace import Workspace
+
+_STAGE = "__ingest_stage"
+_CHUNK = "__ingest_chunk"
+_BAD = "__ingest_bad"
+
+
+class Progress(Protocol):
+    """What the loader reports while it works (the CLI draws a Rich bar from it)."""
+
+    def start(self, path: Path, total_bytes: int) -> None: ...
+    def update(self, rows: int, bytes_done: int) -> None: ...
+    def finishing(self) -> None: ...
+    def done(self, result: BatchResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one file's batch did. ``read == loaded + quarantined`` always holds;
+    ``added <= loaded`` (rows already present, from this or an overlapping file, are not added)."""
+
+    batch_id: int
+    source: str
+    kind: str
+    file: str
+    file_sha256: str
+    read: int
+    loaded: int
+    added: int
+    quarantined: int
+    duration_s: float
+
+    @property
+    def duplicates(self) -> int:
+        return self.loaded - self.added
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "source": self.source,
+            "kind": self.kind,
+            "file": self.file,
+            "read": self.read,
+            "loaded": self.loaded,
+            "added": self.added,
+            "quarantined": self.quarantined,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class _Column:
+    """How one property is produced."""
+
+    prop: str
+    vtype: ValueType
+    options: CleanOptions
+    source_label: str  # the file column(s) it comes from, for quarantine messages
+    column: str | None  # chunk column holding the raw value (None for constants)
+    constant_sql: str | None  # SQL literal for constants
+    required: bool
+    parts: tuple[str, ...] = ()  # for properties joined from several columns
+    join: str = " "
+
+
+def ingest_files(
+    workspace: Workspace,
+    mapping: Mapping | str | Path,
+    files: Sequence[str | Path] = (),
+    *,
+    kind: str | None = None,
+    progress: Progress | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> list[BatchResult]:
+    """Ingest ``files`` (or the mapping's own ``files``) through ``mapping``."""
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping)
+    kind_name = mapping.resolved_kind(kind)
+    mapping.check_against(kind_name)
+    paths = [Path(f) for f in files] if files else mapping.resolved_files()
+    if not paths:
+        raise MappingError(
+            f"no files to ingest for source {mapping.source!r}: pass FILE arguments or list "
+            "'files:' in the mapping"
+        )
+    results = []
+    for path in paths:
+        if on_file is not None:
+            on_file(path)
+        results.append(ingest_file(workspace.engine, mapping, kind_name, path, progress=progress))
+    return results
+
+
+def ingest_file(
+    engine: Engine,
+    mapping: Mapping,
+    kind_name: str,
+    path: Path,
+    *,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Load one file as one atomic batch and return what happened."""
+    from tessera import __version__
+    from tessera.model import get_model
+
+    engine.require("ingest")
+    started = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
+    kind = get_model().source(kind_name)
+    fmt = mapping.file_format(path)
+    plan = _plan_columns(mapping, kind, path)
+    needed = sorted({c for p in mapping.properties.values() for c in p.source_columns})
+    reader = open_reader(path, fmt, mapping.csv, needed)
+    file_sha = _sha256(path)
+    size = path.stat().st_size
+    if progress is not None:
+        progress.start(path, size)
+
+    dict_cache: dict[str, dict[Any, tuple[Any, ...]]] = {c.prop: {} for c in plan}
+    rows_read = 0
+    with engine.transaction():
+        batch_id = int(
+            engine.fetch_rows("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batch")[0][0]
+        )
+        _create_stage(engine, kind, plan)
+        bad_total: list[BadRecord] = []
+        compiled: dict[str, str] = {}
+        chunks = (
+            reader.chunks(columns=needed) if isinstance(reader, ParquetReader) else reader.chunks()
+        )
+        for chunk in chunks:
+            rows_read += chunk.table.num_rows + len(chunk.bad)
+            bad_total.extend(chunk.bad)
+            if chunk.table.num_rows:
+                if rows_read == chunk.table.num_rows + len(chunk.bad):
+                    _check_time_zones(plan, chunk, path)
+                _load_chunk(engine, kind, plan, chunk, dict_cache, compiled)
+            if progress is not None:
+                progress.update(rows_read, chunk.bytes_read)
+        if rows_read == 0:
+            raise SourceFileError(f"{path}: the file has no data rows; nothing to load")
+        if progress is not None:
+            progress.finishing()
+        quarantined = _write_quarantine(
+            engine, batch_id, mapping.source, kind_name, path, file_sha, plan, bad_total
+        )
+        added = _write_rows(engine, kind, batch_id, mapping.source)
+        engine.execute(f"DROP TABLE {_STAGE}")
+        loaded = rows_read - quarantined
+        duration = time.perf_counter() - started
+        engine.execute(
+            "INSERT INTO ingest_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch_id,
+                mapping.source,
+                kind_name,
+                str(path),
+                file_sha,
+                size,
+                mapping.digest,
+                rows_read,
+                loaded,
+                added,
+                quarantined,
+                started_at,
+                dt.datetime.now(dt.UTC),
+                duration,
+                __version__,
+            ],
+        )
+    result = BatchResult(
+        batch_id,
+        mapping.source,
+        kind_name,
+        str(path),
+        file_sha,
+        rows_read,
+        loaded,
+        added,
+        quarantined,
+        duration,
+    )
+    if progress is not None:
+        progress.done(result)
+    return result
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _plan_columns(mapping: Mapping, kind: SourceKind, path: Path) -> list[_Column]:
+    plan = []
+    for prop, pm in mapping.properties.items():
+        decl = kind.properties[prop]
+        vtype = get_type(decl.type)
+        options = CleanOptions(
+            phone_region=pm.phone_region or mapping.phone_region,
+            timezone=pm.timezone or mapping.timezone,
+            formats=pm.formats,
+            minimum=decl.minimum,
+            maximum=decl.maximum,
+            values=decl.values,
+            aliases=tuple((k.strip().lower(), v) for k, v in pm.values.items()),
+        )
+        constant_sql = None
+        column: str | None
+        if pm.constant is not None:
+            cleaned = vtype.clean(str(pm.constant), options)
+            if cleaned.error is not None or cleaned.value is None:
+                raise MappingError(
+                    f"mapping for source {mapping.source!r}: constant {pm.constant!r} for "
+                    f"{prop!r} is not a valid {decl.type}: {cleaned.error or 'blank'}"
+                )
+            constant_sql = _sql_literal(cleaned.value, vtype.sql_type)
+            column, label = None, f"(constant {pm.constant!r})"
+        elif pm.columns:
+            column, label = f"__join_{prop}", "+".join(pm.columns)
+        else:
+            column, label = pm.column, str(pm.column)
+        plan.append(
+            _Column(
+                prop,
+                vtype,
+                options,
+                label,
+                column,
+                constant_sql,
+                decl.required,
+                pm.columns,
+                pm.join,
+            )
+        )
+    return plan
+
+
+def _sql_literal(value: Any, sql_type: str) -> str:
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMPTZ {literal(value.astimezone(dt.UTC).isoformat())}"
+    if isinstance(value, dt.date):
+        return f"DATE {literal(value.isoformat())}"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return f"CAST({value!r} AS {sql_type})"
+    return literal(str(value))
+
+
+def _create_stage(engine: Engine, kind: SourceKind, plan: list[_Column]) -> None:
+    cols = []
+    for c in plan:
+        cols.append(f"{quote(c.prop)} {c.vtype.sql_type}")
+        cols += [f"{quote(f'{c.prop}_{d.suffix}')} {d.sql_type}" for d in c.vtype.derived]
+    cols += [
+        "__row_no BIGINT",
+        "__err_column VARCHAR",
+        "__err_property VARCHAR",
+        "__err_reason VARCHAR",
+        "__raw VARCHAR",
+    ]
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} ({', '.join(cols)})")
+
+
+def _check_time_zones(plan: list[_Column], chunk: Chunk, path: Path) -> None:
+    """A timestamp column without zones and no ``timezone`` in the mapping is a file error."""
+    for c in plan:
+        if c.vtype.name != "timestamp" or c.options.timezone or c.column is None:
+            continue
+        arrow_type = str(chunk.table.schema.field(c.column).type)
+        if arrow_type.startswith("timestamp") and "tz=" not in arrow_type:
+            raise IngestError(
+                f"{path}: column {c.column!r} ({c.prop}) holds timestamps without a time zone; "
+                "add 'timezone: Area/City' (for example Europe/Berlin, or UTC) to the mapping"
+            )
+        if arrow_type != "string":
+            continue
+        sample = [v for v in chunk.table.column(c.column).slice(0, 200).to_pylist() if v]
+        for raw in sample[:50]:
+            err = c.vtype.clean(raw, c.options).error
+            if err and "time zone" in err:
+                raise IngestError(
+                    f"{path}: column {c.column!r} ({c.prop}) holds times without a time zone "
+                    f"(for example {raw!r}); add 'timezone: Area/City' (for example "
+                    "Europe/Berlin, or UTC) to the mapping"
+                )
+
+
+def _load_chunk(
+    engine: Engine,
+    kind: SourceKind,
+    plan: list[_Column],
+    chunk: Chunk,
+    dict_cache: dict[str, dict[Any, tuple[Any, ...]]],
+    compiled: dict[str, str],
+) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = chunk.table
+    # Joined columns become one synthetic text column.
+    for c in plan:
+        if (
+            c.column is not None
+            and c.column.startswith("__join_")
+            and c.column not in table.column_names
+        ):
+            arrays = [pc.cast(table.column(p), pa.string()) for p in c.parts]
+            joined = pc.binary_join_element_wise(*arrays, c.join, null_handling="skip")
+            joined = pc.if_else(pc.equal(pc.utf8_trim_whitespace(joined), ""), None, joined)
+            table = table.append_column(c.column, joined)
+    # Non-vectorized types: clean each distinct raw value once, in Python.
+    registered = [_CHUNK]
+    dict_tables: dict[str, str] = {}
+    for i, c in enumerate(plan):
+        if c.column is None or c.vtype.vectorized:
+            continue
+        col = table.column(c.column)
+        if not pa.types.is_string(col.type):
+            col = pc.cast(col, pa.string())
+            table = table.set_column(table.column_names.index(c.column), c.column, col)
+        uniques = pc.unique(col.drop_null()).to_pylist()
+        cache = dict_cache[c.prop]
+        for raw in uniques:
+            if raw not in cache:
+                cleaned = c.vtype.clean(raw, c.options)
+                derived = c.vtype.derive(cleaned.value) if cleaned.value is not None else {}
+                cache[raw] = (
+                    cleaned.value,
+                    cleaned.error,
+                    *(derived.get(d.suffix) for d in c.vtype.derived),
+                )
+        data: dict[str, Any] = {
+            "raw": pa.array(uniques, pa.string()),
+            "value": pa.array([cache[u][0] for u in uniques], pa.string()),
+            "err": pa.array([cache[u][1] for u in uniques], pa.string()),
+        }
+        for j, d in enumerate(c.vtype.derived):
+            data[f"d_{d.suffix}"] = pa.array([cache[u][2 + j] for u in uniques], pa.string())
+        name = f"__ingest_dict_{i}"
+        engine.register_arrow(name, pa.table(data))
+        registered.append(name)
+        dict_tables[c.prop] = name
+    engine.register_arrow(_CHUNK, table)
+    try:
+        key = str(table.schema)
+        if key not in compiled:
+            compiled[key] = _compile_chunk_sql(kind, plan, table, dict_tables)
+        engine.execute(compiled[key])
+    finally:
+        for name in registered:
+            engine.unregister(name)
+
+
+def _compile_chunk_sql(
+    kind: SourceKind, plan: list[_Column], table: pa.Table, dict_tables: dict[str, str]
+) -> str:
+    """INSERT INTO the stage: typed values, first error per row, raw row of failures."""
+    inner: list[str] = [f"b.{quote(ROW_NO)} AS __row_no"]
+    joins: list[str] = []
+    checks: list[tuple[str, str, str, str]] = []  # (condition, column label, property, reason)
+    stage_cols: list[str] = []
+    for i, c in enumerate(plan):
+        v, inv = f"__v{i}", f"__i{i}"
+        stage_cols.append(quote(c.prop))
+        if c.constant_sql is not None:
+            inner += [f"{c.constant_sql} AS {v}", f"FALSE AS {inv}"]
+            reason = "NULL"
+        elif c.prop in dict_tables:
+            d = f"d{i}"
+            joins.append(
+                f"LEFT JOIN {dict_tables[c.prop]} {d} ON b.{quote(str(c.column))} = {d}.raw"
+            )
+            value_sql = f"{d}.value"
+            if c.vtype.sql_type != "VARCHAR":
+                value_sql = f"CAST({d}.value AS {c.vtype.sql_type})"
+            inner += [
+                f"{value_sql} AS {v}",
+                f"({d}.err IS NOT NULL) AS {inv}",
+                f"{d}.err AS __r{i}",
+            ]
+            for dv in c.vtype.derived:
+                inner.append(f"{d}.d_{dv.suffix} AS __v{i}_{dv.suffix}")
+            reason = f"__r{i}"
+        else:
+            col = quote(str(c.column))
+            arrow_type = str(table.schema.field(str(c.column)).type)
+            sc = c.vtype.sql_clean(f"b.{col}", arrow_type, c.options)
+            inner += [
+                f"{sc.value} AS {v}",
+                f"coalesce({sc.invalid}, FALSE) AS {inv}",
+                f"b.{col} AS __raw{i}",
+            ]
+            reason = sc.reason.replace(f"b.{col}", f"__raw{i}")
+        for dv in c.vtype.derived:
+            stage_cols.append(quote(f"{c.prop}_{dv.suffix}"))
+        label = literal(c.source_label)
+        checks.append((inv, label, literal(c.prop), reason))
+        if c.required:
+            checks.append((f"{v} IS NULL", label, literal(c.prop), "'required value is missing'"))
+    index = {c.prop: i for i, c in enumerate(plan)}
+    for rule in kind.rules:
+        names = rule.names()
+        present = {n: (f"__v{index[n]} IS NOT NULL" if n in index else "FALSE") for n in names}
+        if rule.require_any is not None:
+            cond = "NOT (" + " OR ".join(present[n] for n in rule.require_any) + ")"
+        elif rule.require_together is not None:
+            cnt = " + ".join(f"CAST({present[n]} AS INTEGER)" for n in rule.require_together)
+            cond = f"({cnt}) NOT IN (0, {len(rule.require_together)})"
+        else:
+            groups = rule.require_one_of_groups or ()
+            cond = (
+                "NOT ("
+                + " OR ".join("(" + " AND ".join(present[n] for n in g) + ")" for g in groups)
+                + ")"
+            )
+        checks.append((cond, "'(row)'", "NULL", literal(f"row needs {rule.describe()}")))
+
+    def case(pick: int) -> str:
+        whens = " ".join(f"WHEN {chk[0]} THEN {chk[pick]}" for chk in checks)
+        return f"CASE {whens} ELSE NULL END"
+
+    raw_cols = [n for n in table.column_names if n != ROW_NO and not n.startswith("__join_")]
+    raw_struct = ", ".join(f"{quote(n)} := b.{quote(n)}" for n in raw_cols)
+    outer_vals = []
+    for i, c in enumerate(plan):
+        outer_vals.append(f"__v{i}")
+        outer_vals += [f"__v{i}_{dv.suffix}" for dv in c.vtype.derived]
+    inner_sql = (
+        f"SELECT {', '.join(inner)}, b.* EXCLUDE ({quote(ROW_NO)}) FROM {_CHUNK} b "
+        + " ".join(joins)
+    )
+    return _final_sql(stage_cols, outer_vals, inner_sql, case(1), case(2), case(3), raw_struct)
+
+
+def _final_sql(
+    stage_cols: list[str],
+    outer_vals: list[str],
+    inner_sql: str,
+    col_case: str,
+    prop_case: str,
+    err_case: str,
+    raw_struct: str,
+) -> str:
+    raw_struct_s = raw_struct.replace(":= b.", ":= s.")
+    return (
+        f"INSERT INTO {_STAGE} ({', '.join(stage_cols)}, __row_no, __err_column, "
+        f"__err_property, __err_reason, __raw) "
+        f"SELECT {', '.join(outer_vals)}, __row_no, "
+        f"CASE WHEN __err IS NOT NULL THEN {col_case} END, "
+        f"CASE WHEN __err IS NOT NULL THEN {prop_case} END, __err, "
+        "CASE WHEN __err IS NOT NULL THEN "
+        f"CAST(to_json(struct_pack({raw_struct_s})) AS VARCHAR) END "
+        f"FROM (SELECT s.*, {err_case} AS __err FROM ({inner_sql}) s) s"
+    )
+
+
+def _write_quarantine(
+    engine: Engine,
+    batch_id: int,
+    source: str,
+    kind_name: str,
+    path: Path,
+    file_sha: str,
+    plan: list[_Column],
+    bad: list[BadRecord],
+) -> int:
+    import pyarrow as pa
+
+    head = [batch_id, source, kind_name, str(path), file_sha]
+    if bad:
+        engine.register_arrow(
+            _BAD,
+            pa.table(
+                {
+                    "row_no": pa.array([b.row_no for b in bad], pa.int64()),
+                    "reason": pa.array([b.reason for b in bad], pa.string()),
+                    "raw": pa.array([b.text for b in bad], pa.string()),
+                }
+            ),
+        )
+        try:
+            engine.execute(
+                f"INSERT INTO quarantine SELECT ?, ?, ?, ?, ?, row_no, '(row)', NULL, reason, "
+                f"CAST(to_json(raw) AS VARCHAR) FROM {_BAD} n WHERE NOT EXISTS (SELECT 1 FROM "
+                "quarantine q WHERE q.source = ? AND q.file_sha256 = ? AND q.row_no = n.row_no)",
+                [*head, source, file_sha],
+            )
+        finally:
+            engine.unregister(_BAD)
+    engine.execute(
+        f"INSERT INTO quarantine SELECT ?, ?, ?, ?, ?, __row_no, __err_column, __err_property, "
+        f"__err_reason, __raw FROM {_STAGE} s WHERE __err_reason IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM quarantine q WHERE q.source = ? AND q.file_sha256 = ? "
+        "AND q.row_no = s.__row_no)",
+        [*head, source, file_sha],
+    )
+    failed = engine.fetch_rows(f"SELECT count(*) FROM {_STAGE} WHERE __err_reason IS NOT NULL")[0][
+        0
+    ]
+    return int(failed) + len(bad)
+
+
+def _write_rows(engine: Engine, kind: SourceKind, batch_id: int, source: str) -> int:
+    """Insert the valid, distinct rows not already present for this source; return how many.
+
+    An observation's identity is its source plus every cleaned value, so the anti-join
+    compares all value columns (NULLs compare equal); properties this mapping does not
+    fill are NULL on both sides.
+    """
+    from tessera.model import source_columns
+
+    table = quote(kind.table)
+    value_cols = [c for c, _ in source_columns(kind)[4:]]
+    staged = {
+        r[0]
+        for r in engine.fetch_rows(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [_STAGE]
+        )
+    }
+    mapped = [c for c in value_cols if c in staged]
+    unmapped = [c for c in value_cols if c not in staged]
+    on = [f"s.{quote(c)} IS NOT DISTINCT FROM t.{quote(c)}" for c in mapped]
+    on += [f"t.{quote(c)} IS NULL" for c in unmapped]
+    group = ", ".join(quote(c) for c in mapped)
+    before = engine.row_count(kind.table)
+    engine.execute(
+        f"INSERT INTO {table} (obs_id, batch_id, row_no, source, {group}) "
+        f"SELECT (CAST({batch_id} AS BIGINT) << 40) | s.__row_no, {batch_id}, s.__row_no, "
+        f"{literal(source)}, {', '.join(f's.{quote(c)}' for c in mapped)} FROM ("
+        f"SELECT {group}, min(__row_no) AS __row_no FROM {_STAGE} "
+        f"WHERE __err_reason IS NULL GROUP BY ALL"
+        f") s WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.source = {literal(source)} "
+        f"AND {' AND '.join(on)})"
+    )
+    return engine.row_count(kind.table) - before
