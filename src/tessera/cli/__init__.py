@@ -1,0 +1,348 @@
+"""The ``tessera`` command line. Heavy libraries are imported inside commands only,
+so ``tessera --help`` stays fast."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tessera.ingest.loader import BatchResult
+
+app = typer.Typer(
+    name="tessera",
+    help="Multi-source data fusion and pattern-of-life analysis over lawfully held data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _fail(exc: Exception) -> None:
+    _console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from tessera._version import __version__
+
+        typer.echo(f"tessera {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show version."),
+    ] = None,
+) -> None:
+    """Tessera: evidence-backed dossiers from registries, plate reads, phone events and calls."""
+
+
+@app.command()
+def init(workspace: WorkspaceArg) -> None:
+    """Create a workspace folder with an empty DuckDB database."""
+    from tessera.errors import TesseraError
+    from tessera.workspace import Workspace
+
+    try:
+        with Workspace.init(workspace):
+            pass
+    except TesseraError as exc:
+        _fail(exc)
+    _console().print(f"Created workspace [bold]{workspace}[/]")
+
+
+@app.command()
+def status(
+    workspace: WorkspaceArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show tables and row counts, ingest batches and quarantine counts."""
+    from tessera.errors import TesseraError
+    from tessera.workspace import Workspace
+
+    try:
+        with Workspace.open(workspace, read_only=True) as ws:
+            info = ws.status()
+    except TesseraError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, default=str))
+        return
+    _print_status(info)
+
+
+def _print_status(info: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    tables = Table(title="Tables", title_justify="left")
+    tables.add_column("table")
+    tables.add_column("rows", justify="right")
+    for name, rows in info["tables"].items():
+        tables.add_row(name, f"{rows:,}")
+    console.print(tables)
+    batches = Table(title="Ingest batches", title_justify="left")
+    for col in ("#", "source", "kind", "file", "read", "loaded", "added", "quarantined"):
+        batches.add_column(
+            col,
+            justify="right" if col in {"#", "read", "loaded", "added", "quarantined"} else "left",
+        )
+    for b in info["batches"]:
+        batches.add_row(
+            str(b["batch_id"]),
+            b["source"],
+            b["kind"],
+            Path(b["file"]).name,
+            f"{b['read']:,}",
+            f"{b['loaded']:,}",
+            f"{b['added']:,}",
+            f"{b['quarantined']:,}",
+        )
+    console.print(batches)
+    console.print(f"Quarantined rows in total: [bold]{info['quarantined']:,}[/]")
+
+
+@app.command()
+def ingest(
+    workspace: WorkspaceArg,
+    mapping: Annotated[Path, typer.Option("--mapping", "-m", help="Mapping YAML file.")],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files to load; default: the mapping's own 'files'.", show_default=False
+        ),
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", "-k", help="Source kind (if the mapping names none).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+) -> None:
+    """Load CSV, Parquet or JSON Lines files through a mapping; one atomic batch per file."""
+    from tessera.errors import TesseraError
+    from tessera.workspace import Workspace
+
+    console = _console(stderr=as_json)
+    try:
+        with Workspace.open(workspace) as ws, _RichProgress(console) as progress:
+            results = ws.ingest(mapping, files or [], kind=kind, progress=progress)
+    except TesseraError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        _print_results(console, results)
+
+
+def _print_results(console: Console, results: list[BatchResult]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Ingested", title_justify="left")
+    for col in ("file", "read", "loaded", "added", "quarantined", "rows/s"):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for r in results:
+        rate = r.read / r.duration_s if r.duration_s > 0 else 0.0
+        table.add_row(
+            Path(r.file).name,
+            f"{r.read:,}",
+            f"{r.loaded:,}",
+            f"{r.added:,}",
+            f"{r.quarantined:,}",
+            f"{rate:,.0f}",
+        )
+    console.print(table)
+    for r in results:
+        console.print(
+            f"{Path(r.file).name}: read {r.read:,} = loaded {r.loaded:,} + quarantined "
+            f"{r.quarantined:,}" + (f" ({r.duplicates:,} already present)" if r.duplicates else "")
+        )
+
+
+class _RichProgress:
+    """A Rich progress bar (bytes, rows, rows/s) fed by the loader."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[rows]:>12,} rows"),
+            TextColumn("{task.fields[rate]:>10,.0f} rows/s"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task: Any = None
+        self._t0 = 0.0
+
+    def __enter__(self) -> _RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def start(self, path: Path, total_bytes: int) -> None:
+        import time
+
+        self._t0 = time.perf_counter()
+        self._task = self._progress.add_task(path.name, total=total_bytes, rows=0, rate=0.0)
+
+    def update(self, rows: int, bytes_done: int) -> None:
+        import time
+
+        elapsed = max(time.perf_counter() - self._t0, 1e-9)
+        self._progress.update(self._task, completed=bytes_done, rows=rows, rate=rows / elapsed)
+
+    def finishing(self) -> None:
+        task = self._progress.tasks[-1]
+        self._progress.update(self._task, description=f"{task.description} (committing)")
+
+    def done(self, result: BatchResult) -> None:
+        self._progress.update(
+            self._task,
+            completed=self._progress.tasks[-1].total,
+            description=Path(result.file).name,
+            rows=result.read,
+            rate=result.read / max(result.duration_s, 1e-9),
+        )
+
+
+@app.command()
+def build(workspace: WorkspaceArg) -> None:
+    """Run every pipeline stage in dependency order."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from tessera.errors import TesseraError
+    from tessera.workspace import Workspace
+
+    console = _console()
+    try:
+        with (
+            Workspace.open(workspace) as ws,
+            Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console,
+            ) as bar,
+        ):
+            task = bar.add_task("build", total=None)
+
+            def report(stage: str, done: int, total: int) -> None:
+                bar.update(task, total=total, completed=done, description=stage or "build done")
+
+            results = ws.build(progress=report)
+    except TesseraError as exc:
+        _fail(exc)
+    for r in results:
+        outs = ", ".join(f"{k} ({v:,} rows)" for k, v in r.outputs.items())
+        console.print(f"{r.stage}: {outs} in {r.duration_s:.2f}s")
+
+
+@app.command()
+def model(
+    as_json: Annotated[bool, typer.Option("--json", help="The model as JSON.")] = False,
+) -> None:
+    """Show the data model: source kinds, their properties and types."""
+    from rich.table import Table
+
+    from tessera.model import get_model
+
+    m = get_model()
+    if as_json:
+        typer.echo(m.model_dump_json(indent=2))
+        return
+    console = _console()
+    for name, kind in m.sources.items():
+        table = Table(title=f"{name}  (table {kind.table})", title_justify="left")
+        table.add_column("property")
+        table.add_column("type")
+        table.add_column("required")
+        table.add_column("description")
+        for pname, prop in kind.properties.items():
+            table.add_row(pname, prop.type, "yes" if prop.required else "", prop.description)
+        console.print(table)
+
+
+@app.command()
+def demo(
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help="Where to build the demo workspace.")
+    ] = Path("demo-workspace"),
+    seed: Annotated[int, typer.Option(help="Random seed of the sample data.")] = 7,
+) -> None:
+    """Create a workspace, load sample feeds of every source kind, build, and show status."""
+    import shutil
+
+    from tessera.demo import write_sample
+    from tessera.errors import TesseraError
+    from tessera.workspace import Workspace
+
+    console = _console()
+    data_dir = workspace.with_name(workspace.name + "-data")
+    for folder in (workspace, data_dir):
+        if folder.exists():
+            if not (folder / "tessera.yaml").exists() and not (folder / "DEMO").exists():
+                _fail(
+                    ValueError(
+                        f"{folder} exists and was not made by `tessera demo`; "
+                        "choose another --workspace"
+                    )
+                )
+            shutil.rmtree(folder)
+    console.rule("Tessera demo")
+    console.print(f"Writing sample feeds to [bold]{data_dir}[/] (seed {seed}) ...")
+    mappings = write_sample(data_dir, seed=seed)
+    try:
+        with Workspace.init(workspace) as ws:
+            with _RichProgress(console) as progress:
+                results = [r for m in mappings for r in ws.ingest(m, progress=progress)]
+            _print_results(console, results)
+            stage_results = ws.build()
+            for r in stage_results:
+                outs = ", ".join(f"{k} ({v:,} rows)" for k, v in r.outputs.items())
+                console.print(f"stage {r.stage}: {outs} in {r.duration_s:.2f}s")
+            _print_status(ws.status())
+    except TesseraError as exc:
+        _fail(exc)
+    console.print(
+        f"\nWorkspace ready at [bold]{workspace}[/]. Try:\n"
+        f"  tessera status {workspace}\n"
+        f"  tessera ingest {workspace} --mapping {data_dir}/mappings/plate_reads.yaml  "
+        "(re-ingest: adds nothing)"
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted; the batch in progress was rolled back\n")
+        raise SystemExit(130) from None

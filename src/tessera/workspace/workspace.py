@@ -1,0 +1,270 @@
+"""A workspace is a folder::
+
+    WS/
+      tessera.yaml      configuration (format version, engine settings)
+      tessera.duckdb    the database: source tables, batches, quarantine, stage outputs
+      tmp/              DuckDB's spill directory for larger-than-memory work
+
+Opening a workspace brings its tables in line with the declared data model
+(missing tables and columns are added; a changed column type is an error).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tessera.engines import open_engine, quote
+from tessera.errors import WorkspaceError
+
+if TYPE_CHECKING:
+    from tessera.engines.duckdb.engine import DuckDBEngine
+    from tessera.ingest.loader import BatchResult, Progress
+    from tessera.ingest.mapping import Mapping
+    from tessera.stages import StageResult
+
+CONFIG_NAME = "tessera.yaml"
+DB_NAME = "tessera.duckdb"
+FORMAT_VERSION = 1
+
+# Bookkeeping tables: name -> column DDL.
+SYSTEM_TABLES: dict[str, str] = {
+    "tessera_meta": "key VARCHAR PRIMARY KEY, value VARCHAR",
+    "ingest_batch": (
+        "batch_id INTEGER PRIMARY KEY, source VARCHAR, kind VARCHAR, file VARCHAR, "
+        "file_sha256 VARCHAR, file_bytes BIGINT, mapping_sha256 VARCHAR, "
+        "rows_read BIGINT, rows_loaded BIGINT, rows_added BIGINT, rows_quarantined BIGINT, "
+        "started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, duration_s DOUBLE, "
+        "tessera_version VARCHAR"
+    ),
+    "quarantine": (
+        "batch_id INTEGER, source VARCHAR, kind VARCHAR, file VARCHAR, file_sha256 VARCHAR, "
+        "row_no BIGINT, source_column VARCHAR, property VARCHAR, reason VARCHAR, raw VARCHAR"
+    ),
+    "stage_run": (
+        "stage VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, duration_s DOUBLE, "
+        "outputs VARCHAR"
+    ),
+}
+
+
+class DuckDBSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    memory_limit: str = Field(default="2GB", description="DuckDB memory_limit (spills beyond).")
+    threads: int | None = Field(default=None, ge=1, description="Worker threads; default all.")
+
+
+class WorkspaceConfig(BaseModel):
+    """Contents of ``tessera.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tessera_workspace: int = FORMAT_VERSION
+    created_at: str
+    engine: str = "duckdb"
+    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
+
+
+class Workspace:
+    """An open workspace. Use :meth:`init` or :meth:`open`; close it (or use ``with``)."""
+
+    def __init__(self, path: Path, config: WorkspaceConfig, *, read_only: bool = False) -> None:
+        self.path = path
+        self.config = config
+        self.read_only = read_only
+        self._engine: DuckDBEngine | None = None
+
+    # -- lifecycle --------------------------------------------------------------
+    @classmethod
+    def init(cls, path: str | Path, *, exist_ok: bool = False) -> Workspace:
+        """Create a workspace folder with an empty database and return it open."""
+        path = Path(path)
+        cfg_path = path / CONFIG_NAME
+        if cfg_path.exists():
+            if exist_ok:
+                return cls.open(path)
+            raise WorkspaceError(f"{path} already is a workspace; open it instead")
+        if path.exists() and any(path.iterdir()):
+            raise WorkspaceError(
+                f"{path} exists and is not empty; choose a new folder for the workspace"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        config = WorkspaceConfig(created_at=_now().isoformat())
+        ws = cls(path, config)
+        ws.engine  # creates the database and its tables  # noqa: B018
+        _write_atomic(cfg_path, _dump_yaml(config.model_dump()))
+        return ws
+
+    @classmethod
+    def open(cls, path: str | Path, *, read_only: bool = False) -> Workspace:
+        """Open an existing workspace."""
+        import yaml
+
+        path = Path(path)
+        cfg_path = path / CONFIG_NAME
+        if not cfg_path.exists():
+            raise WorkspaceError(
+                f"{path} is not a Tessera workspace (no {CONFIG_NAME}); "
+                f"create one with `tessera init {path}`"
+            )
+        try:
+            raw = yaml.safe_load(cfg_path.read_text("utf-8"))
+            config = WorkspaceConfig.model_validate(raw)
+        except (yaml.YAMLError, ValidationError) as exc:
+            raise WorkspaceError(f"{cfg_path} is invalid: {exc}") from None
+        if config.tessera_workspace > FORMAT_VERSION:
+            raise WorkspaceError(
+                f"{path} has workspace format {config.tessera_workspace}; this Tessera "
+                f"reads up to {FORMAT_VERSION}: upgrade Tessera"
+            )
+        if not (path / DB_NAME).exists():
+            raise WorkspaceError(f"{path} has no database {DB_NAME}; the workspace is incomplete")
+        ws = cls(path, config, read_only=read_only)
+        ws.engine  # noqa: B018
+        return ws
+
+    @property
+    def engine(self) -> DuckDBEngine:
+        if self._engine is None:
+            from tessera.engines.duckdb.engine import DuckDBEngine
+
+            tmp = self.path / "tmp"
+            tmp.mkdir(exist_ok=True)
+            engine = open_engine(
+                "duckdb",
+                path=self.path / DB_NAME,
+                read_only=self.read_only,
+                memory_limit=self.config.duckdb.memory_limit,
+                threads=self.config.duckdb.threads,
+                temp_directory=tmp,
+            )
+            if not isinstance(engine, DuckDBEngine):  # pragma: no cover - by construction
+                raise WorkspaceError("the workspace database needs the DuckDB engine")
+            self._engine = engine
+            if not self.read_only:
+                self._ensure_schema()
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.path}>"
+
+    # -- schema -------------------------------------------------------------------
+    def _ensure_schema(self) -> None:
+        from tessera import __version__
+        from tessera.model import get_model, source_columns
+
+        engine = self.engine
+        existing = set(engine.table_names())
+        with engine.transaction():
+            for name, ddl in SYSTEM_TABLES.items():
+                if name not in existing:
+                    engine.execute(f"CREATE TABLE {quote(name)} ({ddl})")
+            for kind in get_model().sources.values():
+                cols = source_columns(kind)
+                if kind.table not in existing:
+                    body = ", ".join(f"{quote(c)} {t}" for c, t in cols)
+                    engine.execute(f"CREATE TABLE {quote(kind.table)} ({body})")
+                    continue
+                have = dict(engine.columns(kind.table))
+                for col, sql_type in cols:
+                    if col not in have:
+                        engine.execute(
+                            f"ALTER TABLE {quote(kind.table)} ADD COLUMN {quote(col)} {sql_type}"
+                        )
+                    elif have[col].split("(")[0] != sql_type.split("(")[0] and not (
+                        sql_type == "TIMESTAMPTZ" and have[col] == "TIMESTAMP WITH TIME ZONE"
+                    ):
+                        raise WorkspaceError(
+                            f"table {kind.table}.{col} is {have[col]} but the model says "
+                            f"{sql_type}; this workspace was made by an incompatible version"
+                        )
+            engine.execute(
+                "INSERT OR REPLACE INTO tessera_meta VALUES ('format', ?), ('tessera_version', ?)",
+                [str(FORMAT_VERSION), __version__],
+            )
+
+    # -- operations -------------------------------------------------------------
+    def ingest(
+        self,
+        mapping: Mapping | str | Path,
+        files: Sequence[str | Path] = (),
+        *,
+        kind: str | None = None,
+        progress: Progress | None = None,
+        on_file: Callable[[Path], None] | None = None,
+    ) -> list[BatchResult]:
+        """Load files through a mapping; one atomic batch per file."""
+        from tessera.ingest.loader import ingest_files
+
+        return ingest_files(self, mapping, files, kind=kind, progress=progress, on_file=on_file)
+
+    def build(self, progress: Callable[[str, int, int], None] | None = None) -> list[StageResult]:
+        """Run every registered stage in dependency order."""
+        from tessera.stages import run_stages
+
+        return run_stages(self.engine, progress=progress)
+
+    def status(self) -> dict[str, Any]:
+        """Tables with row counts, ingest batches and the quarantine total."""
+        engine = self.engine
+        tables = {t: engine.row_count(t) for t in engine.table_names() if t != "tessera_meta"}
+        batches = [
+            {
+                "batch_id": r[0],
+                "source": r[1],
+                "kind": r[2],
+                "file": r[3],
+                "read": r[4],
+                "loaded": r[5],
+                "added": r[6],
+                "quarantined": r[7],
+                "duration_s": r[8],
+            }
+            for r in engine.fetch_rows(
+                "SELECT batch_id, source, kind, file, rows_read, rows_loaded, rows_added, "
+                "rows_quarantined, duration_s FROM ingest_batch ORDER BY batch_id"
+            )
+        ]
+        return {"tables": tables, "batches": batches, "quarantined": tables.get("quarantine", 0)}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _dump_yaml(data: dict[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

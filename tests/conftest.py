@@ -1,0 +1,50 @@
+"""Shared fixtures, and the guard that fails a CI run on unexpected skips."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tessera.workspace import Workspace
+
+# Skip reasons allowed in CI (substring match). Empty: no test may skip today.
+ALLOWED_SKIPS: tuple[str, ...] = ()
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A fresh, open workspace."""
+    workspace = Workspace.init(tmp_path / "ws")
+    try:
+        yield workspace
+    finally:
+        workspace.close()
+
+
+_UNEXPECTED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        longrepr = report.longrepr
+        reason = str(longrepr[-1]) if isinstance(longrepr, tuple) else str(longrepr)
+        if not any(allowed in reason for allowed in ALLOWED_SKIPS):
+            _UNEXPECTED.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _UNEXPECTED and os.environ.get("CI") and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _UNEXPECTED:
+        terminalreporter.section("unexpected skips (CI fails on these)")
+        for line in _UNEXPECTED:
+            terminalreporter.line(line)
