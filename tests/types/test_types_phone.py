@@ -114,3 +114,54 @@ def test_validate() -> None:
     assert not PHONE.validate("+1 650 253 0000")
     assert not PHONE.validate("16502530000")
     assert not PHONE.validate(16502530000)
+
+
+def _example_numbers() -> list[str]:
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    out = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        md = PhoneMetadata.metadata_for_region(region)
+        for name in ("fixed_line", "mobile", "toll_free", "premium_rate", "voip", "uan"):
+            desc = getattr(md, name)
+            if desc is not None and desc.example_number:
+                out.append(f"+{md.country_code}{desc.example_number}")
+    return out
+
+
+EXAMPLES = _example_numbers()
+
+
+def test_fast_path_agrees_with_the_parser_on_every_region_example() -> None:
+    from tessera.types.phone import PhoneType, fast_e164
+
+    decided = 0
+    for text in EXAMPLES:
+        fast = fast_e164(text)
+        if fast is not None:
+            decided += 1
+            assert PhoneType._parse(text, None) == Cleaned(fast), text
+    # The fast path must actually carry the load, not decline everything.
+    assert decided > 0.8 * len(EXAMPLES), (decided, len(EXAMPLES))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    base=st.sampled_from(EXAMPLES),
+    cut=st.integers(-3, 0),
+    extra=st.text("0123456789", max_size=3),
+    swap=st.tuples(st.integers(1, 15), st.sampled_from("0123456789")),
+)
+def test_fast_path_never_accepts_what_the_parser_rejects(
+    base: str, cut: int, extra: str, swap: tuple[int, str]
+) -> None:
+    from tessera.types.phone import PhoneType, fast_e164
+
+    text = base[: len(base) + cut] if cut else base
+    text += extra
+    pos, digit = swap
+    if pos < len(text):
+        text = text[:pos] + digit + text[pos + 1 :]
+    fast = fast_e164(text)
+    if fast is not None:
+        assert PhoneType._parse(text, None) == Cleaned(fast), text

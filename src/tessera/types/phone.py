@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tessera.errors import MappingError
 from tessera.types._common import python_text_input, strip_ws
 from tessera.types.base import Cleaned, CleanOptions, ValueType
+
+if TYPE_CHECKING:
+    from phonenumbers.phonemetadata import PhoneMetadata
 
 _DEFAULT_OPTIONS = CleanOptions()
 
@@ -45,6 +49,114 @@ def _region(options: CleanOptions) -> str | None:
     return code
 
 
+# The number types phonenumbers tries, in its order; a number is valid when its region's
+# general description and at least one of these match.
+_TYPE_DESCS = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
+    "pager", "uan", "voicemail", "fixed_line", "mobile",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _RegionCheck:
+    """One region's validity test, compiled once: phonenumbers' ``_number_type_helper(...)
+    != UNKNOWN`` with the type patterns merged per number length (one regex match instead
+    of up to eleven)."""
+
+    lengths: frozenset[int]
+    general: re.Pattern[str] | None
+    by_length: dict[int, re.Pattern[str]]
+    any_length: re.Pattern[str] | None
+    leading: re.Pattern[str] | None
+    national_prefix: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, md: PhoneMetadata) -> _RegionCheck:
+        g = md.general_desc
+        fixed: dict[int, list[str]] = {}
+        open_: list[str] = []
+        for name in _TYPE_DESCS:
+            d = getattr(md, name)
+            if d is None or not d.national_number_pattern:
+                continue
+            if d.possible_length:
+                for n in d.possible_length:
+                    fixed.setdefault(n, []).append(d.national_number_pattern)
+            else:
+                open_.append(d.national_number_pattern)
+
+        def merged(pats: list[str]) -> re.Pattern[str]:
+            return re.compile("|".join(f"(?:{p})" for p in pats))
+
+        return cls(
+            frozenset(g.possible_length or ()) if g else frozenset(),
+            re.compile(g.national_number_pattern) if g and g.national_number_pattern else None,
+            {n: merged(pats + open_) for n, pats in fixed.items()},
+            merged(open_) if open_ else None,
+            re.compile(md.leading_digits) if md.leading_digits else None,
+            re.compile(md.national_prefix_for_parsing) if md.national_prefix_for_parsing else None,
+        )
+
+    def valid(self, nsn: str) -> bool:
+        if self.general is None or (self.lengths and len(nsn) not in self.lengths):
+            return False
+        if self.general.fullmatch(nsn) is None:
+            return False
+        pattern = self.by_length.get(len(nsn), self.any_length)
+        return pattern is not None and pattern.fullmatch(nsn) is not None
+
+
+@functools.cache
+def _region_checks(cc: int) -> tuple[_RegionCheck, ...]:
+    import phonenumbers
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    out = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()):
+        md = PhoneMetadata.metadata_for_region(region, None)
+        if md is None:  # non-geographic numbers (+800, ...): left to the full parser
+            return ()
+        out.append(_RegionCheck.of(md))
+    return tuple(out)
+
+
+def fast_e164(text: str) -> str | None:
+    """``text`` when it already is a valid E.164 number, decided without a full parse.
+
+    ``None`` means "not decided here": the caller runs phonenumbers' parser. Only plain
+    ``+<digits>`` input qualifies, and only where the parser would neither strip a national
+    prefix nor keep leading zeros, so whatever this accepts the parser accepts unchanged
+    (tests/types/test_types_phone.py checks the two agree). About 20x faster than a parse.
+    """
+    if _E164.fullmatch(text) is None:
+        return None
+    import phonenumbers
+
+    digits = text[1:]
+    for n in (1, 2, 3):
+        cc = int(digits[:n])
+        if cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    nsn = digits[n:]
+    checks = _region_checks(cc)
+    if not checks or len(nsn) < 2 or nsn[0] == "0":
+        return None
+    main = checks[0]
+    if main.lengths and len(nsn) not in main.lengths:
+        return None
+    if main.national_prefix is not None and main.national_prefix.match(nsn):
+        return None
+    for chk in checks:  # the region phonenumbers would assign, then validate against it
+        if chk.leading is not None:
+            if chk.leading.match(nsn):
+                return text if chk.valid(nsn) else None
+        elif chk.valid(nsn):
+            return text
+    return None
+
+
 class PhoneType(ValueType):
     """A telephone number in E.164 form."""
 
@@ -69,6 +181,8 @@ class PhoneType(ValueType):
         digits = re.sub(r"[^0-9+]", "", text)
         if not digits.strip("+"):
             return Cleaned(None, NOT_A_PHONE)
+        if text[0] == "+" and (fast := fast_e164(text)) is not None:
+            return Cleaned(fast)
         if digits.startswith("00"):
             text = _IDD_00.sub("+", text, count=1)
         elif not digits.startswith("+") and region is None:

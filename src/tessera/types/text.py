@@ -83,6 +83,8 @@ _FULLWIDTH_TABLE = str.maketrans(_FULLWIDTH_FROM, _FULLWIDTH_TO)
 
 
 def _is_compat(char: str) -> bool:
+    if not unicodedata.decomposition(char):  # no mapping at all: NFKD == NFD == char
+        return False
     return unicodedata.normalize("NFKD", char) != unicodedata.normalize("NFD", char)
 
 
@@ -105,7 +107,7 @@ def identifier_repertoire() -> tuple[tuple[int, int], ...]:
         if _is_compat(char):
             continue
         upper = char.upper()
-        if len(upper) != 1 or _is_compat(upper):
+        if len(upper) != 1 or (upper != char and _is_compat(upper)):
             continue
         allowed.append(cp)
     return tuple(code_point_ranges(allowed))
