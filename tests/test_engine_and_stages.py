@@ -129,3 +129,31 @@ def test_identifiers_stage_known_answer(ws: Workspace, tmp_path: Path) -> None:
     n_rows, n_fields, sources, first, last = rows[0]
     assert (n_rows, n_fields, sources) == (3, 2, ["op", "subs"])
     assert (first.hour, last.hour) == (8, 9)
+
+
+def test_append_arrow_in_a_transaction_keeps_every_row_and_no_memory(tmp_path: Path) -> None:
+    """Regression: DuckDB 2.0's from_arrow().insert_into() lost rows past one row group
+    inside a transaction, and register() kept Arrow data alive until the commit."""
+    import numpy as np
+
+    e = open_engine("duckdb", path=tmp_path / "a.duckdb")
+    n = 300_000  # more than two DuckDB row groups
+    base = pa.total_allocated_bytes()
+    with e.transaction():
+        for part in range(3):
+            t = pa.table(
+                {
+                    "a": pa.array(np.arange(part * n, (part + 1) * n)),
+                    "s": pa.array(np.char.add("x", (np.arange(n) % 50).astype(str))),
+                }
+            )
+            if part == 0:
+                e.create_temp_table("raw", t.schema)
+            e.append_arrow("raw", t)
+            del t
+        # Arrow buffers are not pinned by the open transaction.
+        assert pa.total_allocated_bytes() - base < 16 << 20
+        assert e.fetch_rows("SELECT count(*), sum(a), count(DISTINCT s) FROM raw") == [
+            (3 * n, (3 * n) * (3 * n - 1) // 2, 50)
+        ]
+    e.close()

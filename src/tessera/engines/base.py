@@ -59,6 +59,14 @@ class Engine(ABC):
         """Expose an Arrow table as a view called ``name``."""
 
     @abstractmethod
+    def create_temp_table(self, name: str, schema: pa.Schema) -> None:
+        """Create (or replace) an empty temporary table with an Arrow schema's columns."""
+
+    @abstractmethod
+    def append_arrow(self, name: str, data: pa.Table) -> None:
+        """Append Arrow rows to a table, columns by position."""
+
+    @abstractmethod
     def unregister(self, name: str) -> None:
         """Drop a view made by :meth:`register_arrow`."""
 

@@ -3,8 +3,10 @@
 The flow for a file::
 
     reader chunks (Arrow, exact row numbers)
-      -> clean: vectorized types in SQL, the others once per distinct raw value
-      -> __stage (typed values, first error of each row, raw row for failures)
+      -> __ingest_raw (temporary; DuckDB spills it beyond its memory limit)
+      -> clean, once per file: vectorized types in SQL, the others once per distinct
+         raw value in Python, joined back
+      -> __ingest_stage (typed values, first error of each row, raw row for failures)
     then, in the same transaction:
       failures          -> quarantine (file, row, column, property, reason, raw row)
       valid, distinct   -> source table, anti-joined on the full cleaned row so that
@@ -39,8 +41,9 @@ if TYPE_CHECKING:
     from tessera.workspace import Workspace
 
 _STAGE = "__ingest_stage"
-_CHUNK = "__ingest_chunk"
+_RAW = "__ingest_raw"
 _BAD = "__ingest_bad"
+_DICT = "__ingest_dict"
 
 
 class Progress(Protocol):
@@ -154,7 +157,6 @@ def ingest_file(
     if progress is not None:
         progress.start(path, size)
 
-    dict_cache: dict[str, dict[Any, tuple[Any, ...]]] = {c.prop: {} for c in plan}
     rows_read = 0
     with engine.transaction():
         batch_id = int(
@@ -162,23 +164,34 @@ def ingest_file(
         )
         _create_stage(engine, kind, plan)
         bad_total: list[BadRecord] = []
-        compiled: dict[str, str] = {}
+        schema: pa.Schema | None = None
+        by_dict: dict[str, str] = {}
         chunks = (
             reader.chunks(columns=needed) if isinstance(reader, ParquetReader) else reader.chunks()
         )
+        # Raw chunks go to a temporary table (DuckDB spills it to disk beyond its memory
+        # limit), appended without registering views: a view registered inside the
+        # transaction would keep its Arrow data alive until the commit.
         for chunk in chunks:
             rows_read += chunk.table.num_rows + len(chunk.bad)
             bad_total.extend(chunk.bad)
             if chunk.table.num_rows:
-                if rows_read == chunk.table.num_rows + len(chunk.bad):
+                table = _prepare_chunk(plan, chunk.table)
+                if schema is None:
                     _check_time_zones(plan, chunk, path)
-                _load_chunk(engine, kind, plan, chunk, dict_cache, compiled)
+                    schema = table.schema
+                    by_dict = _choose_by_dict(plan, table)
+                    engine.create_temp_table(_RAW, schema)
+                engine.append_arrow(_RAW, table.cast(schema))
             if progress is not None:
                 progress.update(rows_read, chunk.bytes_read)
         if rows_read == 0:
             raise SourceFileError(f"{path}: the file has no data rows; nothing to load")
         if progress is not None:
             progress.finishing()
+        if schema is not None:
+            _clean_into_stage(engine, kind, plan, schema, by_dict)
+            engine.execute(f"DROP TABLE {_RAW}")
         quarantined = _write_quarantine(
             engine, batch_id, mapping.source, kind_name, path, file_sha, plan, bad_total
         )
@@ -324,19 +337,11 @@ def _check_time_zones(plan: list[_Column], chunk: Chunk, path: Path) -> None:
                 )
 
 
-def _load_chunk(
-    engine: Engine,
-    kind: SourceKind,
-    plan: list[_Column],
-    chunk: Chunk,
-    dict_cache: dict[str, dict[Any, tuple[Any, ...]]],
-    compiled: dict[str, str],
-) -> None:
+def _prepare_chunk(plan: list[_Column], table: pa.Table) -> pa.Table:
+    """Add joined columns; make the raw input of Python-cleaned types text."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    table = chunk.table
-    # Joined columns become one synthetic text column.
     for c in plan:
         if (
             c.column is not None
@@ -347,51 +352,104 @@ def _load_chunk(
             joined = pc.binary_join_element_wise(*arrays, c.join, null_handling="skip")
             joined = pc.if_else(pc.equal(pc.utf8_trim_whitespace(joined), ""), None, joined)
             table = table.append_column(c.column, joined)
-    # Non-vectorized types: clean each distinct raw value once, in Python.
-    registered = [_CHUNK]
-    dict_tables: dict[str, str] = {}
-    for i, c in enumerate(plan):
-        if c.column is None or c.vtype.vectorized:
-            continue
-        col = table.column(c.column)
-        if not pa.types.is_string(col.type):
-            col = pc.cast(col, pa.string())
-            table = table.set_column(table.column_names.index(c.column), c.column, col)
-        uniques = pc.unique(col.drop_null()).to_pylist()
-        cache = dict_cache[c.prop]
-        for raw in uniques:
-            if raw not in cache:
-                cleaned = c.vtype.clean(raw, c.options)
-                derived = c.vtype.derive(cleaned.value) if cleaned.value is not None else {}
-                cache[raw] = (
-                    cleaned.value,
-                    cleaned.error,
-                    *(derived.get(d.suffix) for d in c.vtype.derived),
+    for c in plan:
+        if c.column is not None and not c.vtype.vectorized:
+            col = table.column(c.column)
+            if not pa.types.is_string(col.type):
+                table = table.set_column(
+                    table.column_names.index(c.column), c.column, pc.cast(col, pa.string())
                 )
-        data: dict[str, Any] = {
-            "raw": pa.array(uniques, pa.string()),
-            "value": pa.array([cache[u][0] for u in uniques], pa.string()),
-            "err": pa.array([cache[u][1] for u in uniques], pa.string()),
-        }
-        for j, d in enumerate(c.vtype.derived):
-            data[f"d_{d.suffix}"] = pa.array([cache[u][2 + j] for u in uniques], pa.string())
-        name = f"__ingest_dict_{i}"
-        engine.register_arrow(name, pa.table(data))
-        registered.append(name)
-        dict_tables[c.prop] = name
-    engine.register_arrow(_CHUNK, table)
+    return table
+
+
+def _choose_by_dict(plan: list[_Column], table: pa.Table) -> dict[str, str]:
+    """Which properties are cleaned once per distinct value, and where.
+
+    In Python for types that are not vectorized (phone, IMEI, names, plates); in SQL
+    over the distinct values for vectorized types on text columns with few distinct
+    values (identifiers, enums), judged on the first chunk. Other columns are cleaned
+    row by row in SQL (timestamps, numbers, free text).
+    """
+    import pyarrow as pa
+
+    by_dict: dict[str, str] = {}
+    for c in plan:
+        if c.column is None:
+            continue
+        if not c.vtype.vectorized:
+            by_dict[c.prop] = "python"
+        elif pa.types.is_string(table.column(c.column).type) and _few_distinct(
+            table.column(c.column)
+        ):
+            by_dict[c.prop] = "sql"
+    return by_dict
+
+
+def _clean_into_stage(
+    engine: Engine,
+    kind: SourceKind,
+    plan: list[_Column],
+    schema: pa.Schema,
+    by_dict: dict[str, str],
+) -> None:
+    """Clean the whole file's raw rows (``_RAW``) into the stage in one statement."""
+    registered: list[str] = []
     try:
-        key = str(table.schema)
-        if key not in compiled:
-            compiled[key] = _compile_chunk_sql(kind, plan, table, dict_tables)
-        engine.execute(compiled[key])
+        for i, c in enumerate(plan):
+            if by_dict.get(c.prop) != "python":
+                continue
+            uniques = engine.fetch_arrow(
+                f"SELECT DISTINCT {quote(str(c.column))} AS raw FROM {_RAW} "
+                f"WHERE {quote(str(c.column))} IS NOT NULL"
+            ).column(0)
+            name = f"{_DICT}_{i}"
+            engine.register_arrow(name, _clean_dictionary_python(c, uniques))
+            registered.append(name)
+        raw_cols = [n for n in schema.names if n != ROW_NO and not n.startswith("__join_")]
+        engine.execute(_compile_clean_sql(kind, plan, schema, by_dict, raw_cols))
     finally:
         for name in registered:
             engine.unregister(name)
 
 
-def _compile_chunk_sql(
-    kind: SourceKind, plan: list[_Column], table: pa.Table, dict_tables: dict[str, str]
+def _few_distinct(col: pa.ChunkedArray) -> bool:
+    """Whether cleaning by distinct value pays: judged on a sample of the column."""
+    import pyarrow.compute as pc
+
+    sample = col.slice(0, 20_000)
+    return len(sample) < 1_000 or pc.count_distinct(sample).as_py() <= 0.3 * len(sample)
+
+
+def _clean_dictionary_python(c: _Column, raw: pa.ChunkedArray) -> pa.Table:
+    import pyarrow as pa
+
+    uniques = raw.to_pylist()
+    cache: dict[Any, tuple[Any, ...]] = {}
+    for raw in uniques:
+        if raw not in cache:
+            cleaned = c.vtype.clean(raw, c.options)
+            derived = c.vtype.derive(cleaned.value) if cleaned.value is not None else {}
+            cache[raw] = (
+                cleaned.value,
+                cleaned.error,
+                *(derived.get(d.suffix) for d in c.vtype.derived),
+            )
+    data: dict[str, Any] = {
+        "raw": pa.array(uniques, pa.string()),
+        "value": pa.array([cache[u][0] for u in uniques], pa.string()),
+        "err": pa.array([cache[u][1] for u in uniques], pa.string()),
+    }
+    for j, d in enumerate(c.vtype.derived):
+        data[f"d_{d.suffix}"] = pa.array([cache[u][2 + j] for u in uniques], pa.string())
+    return pa.table(data)
+
+
+def _compile_clean_sql(
+    kind: SourceKind,
+    plan: list[_Column],
+    schema: pa.Schema,
+    by_dict: dict[str, str],
+    raw_cols: list[str],
 ) -> str:
     """INSERT INTO the stage: typed values, first error per row, raw row of failures."""
     inner: list[str] = [f"b.{quote(ROW_NO)} AS __row_no"]
@@ -404,14 +462,21 @@ def _compile_chunk_sql(
         if c.constant_sql is not None:
             inner += [f"{c.constant_sql} AS {v}", f"FALSE AS {inv}"]
             reason = "NULL"
-        elif c.prop in dict_tables:
-            d = f"d{i}"
-            joins.append(
-                f"LEFT JOIN {dict_tables[c.prop]} {d} ON b.{quote(str(c.column))} = {d}.raw"
-            )
+        elif c.prop in by_dict:
+            d, col = f"d{i}", quote(str(c.column))
+            if by_dict[c.prop] == "python":
+                joins.append(f"LEFT JOIN {_DICT}_{i} {d} ON b.{col} = {d}.raw")
+            else:
+                arrow_type = str(schema.field(str(c.column)).type)
+                sc = c.vtype.sql_clean("raw", arrow_type, c.options)
+                joins.append(
+                    f"LEFT JOIN (SELECT raw, {sc.value} AS value, CASE WHEN "
+                    f"coalesce({sc.invalid}, FALSE) THEN {sc.reason} END AS err FROM "
+                    f"(SELECT DISTINCT b.{col} AS raw FROM {_RAW} b)) {d} ON b.{col} = {d}.raw"
+                )
             value_sql = f"{d}.value"
-            if c.vtype.sql_type != "VARCHAR":
-                value_sql = f"CAST({d}.value AS {c.vtype.sql_type})"
+            if c.vtype.sql_type != "VARCHAR" and by_dict[c.prop] == "python":
+                value_sql = f"CAST({value_sql} AS {c.vtype.sql_type})"
             inner += [
                 f"{value_sql} AS {v}",
                 f"({d}.err IS NOT NULL) AS {inv}",
@@ -422,7 +487,7 @@ def _compile_chunk_sql(
             reason = f"__r{i}"
         else:
             col = quote(str(c.column))
-            arrow_type = str(table.schema.field(str(c.column)).type)
+            arrow_type = str(schema.field(str(c.column)).type)
             sc = c.vtype.sql_clean(f"b.{col}", arrow_type, c.options)
             inner += [
                 f"{sc.value} AS {v}",
@@ -458,14 +523,13 @@ def _compile_chunk_sql(
         whens = " ".join(f"WHEN {chk[0]} THEN {chk[pick]}" for chk in checks)
         return f"CASE {whens} ELSE NULL END"
 
-    raw_cols = [n for n in table.column_names if n != ROW_NO and not n.startswith("__join_")]
     raw_struct = ", ".join(f"{quote(n)} := b.{quote(n)}" for n in raw_cols)
     outer_vals = []
     for i, c in enumerate(plan):
         outer_vals.append(f"__v{i}")
         outer_vals += [f"__v{i}_{dv.suffix}" for dv in c.vtype.derived]
     inner_sql = (
-        f"SELECT {', '.join(inner)}, b.* EXCLUDE ({quote(ROW_NO)}) FROM {_CHUNK} b "
+        f"SELECT {', '.join(inner + [f'b.{quote(n)}' for n in raw_cols])} FROM {_RAW} b "
         + " ".join(joins)
     )
     return _final_sql(stage_cols, outer_vals, inner_sql, case(1), case(2), case(3), raw_struct)

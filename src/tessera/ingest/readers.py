@@ -334,6 +334,7 @@ class ParquetReader(SourceReader):
         return {f.name: str(f.type) for f in self.schema}
 
     def chunks(self, columns: list[str] | None = None) -> Iterator[Chunk]:
+        import numpy as np
         import pyarrow as pa
 
         size = self.path.stat().st_size
@@ -342,7 +343,7 @@ class ParquetReader(SourceReader):
             for batch in self._file.iter_batches(batch_size=BATCH_ROWS, columns=columns):
                 n = batch.num_rows
                 table = pa.Table.from_batches([batch]).append_column(
-                    ROW_NO, pa.array(range(rec, rec + n), pa.int64())
+                    ROW_NO, pa.array(np.arange(rec, rec + n, dtype=np.int64))
                 )
                 rec += n
                 yield Chunk(table, [], int(size * (rec - 1) / max(self.num_rows, 1)))

@@ -57,7 +57,7 @@ SYSTEM_TABLES: dict[str, str] = {
 class DuckDBSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    memory_limit: str = Field(default="2GB", description="DuckDB memory_limit (spills beyond).")
+    memory_limit: str = Field(default="1GB", description="DuckDB memory_limit (spills beyond).")
     threads: int | None = Field(default=None, ge=1, description="Worker threads; default all.")
 
 

@@ -54,6 +54,8 @@ class DuckDBEngine(Engine):
         except duckdb.Error as exc:
             raise WorkspaceError(f"cannot open database {path}: {exc}") from None
         self._con.execute("SET TimeZone = 'UTC'")
+        # Tessera draws its own progress; DuckDB's bar would print to the terminal.
+        self._con.execute("SET enable_progress_bar = false")
         self._in_transaction = False
 
     @property
@@ -87,6 +89,36 @@ class DuckDBEngine(Engine):
 
     def register_arrow(self, name: str, data: pa.Table | pa.RecordBatch) -> None:
         self._con.register(name, data)
+
+    # Both methods below pass Arrow data through DuckDB's replacement scan (a local
+    # variable named in the SQL) rather than register(): a view registered inside a
+    # transaction keeps its Arrow data alive until the commit, and
+    # from_arrow().insert_into() loses rows beyond one row group inside a transaction
+    # (DuckDB 2.0; tests/test_engine_and_stages.py checks both).
+    # DuckDB resolves the name from the locals of the frame that calls execute(), so
+    # these two call the connection directly.
+    def create_temp_table(self, name: str, schema: pa.Schema) -> None:
+        # Explicit DDL from DuckDB's reading of the schema: a CREATE TABLE AS SELECT
+        # followed by inserts in the same transaction loses the inserted rows (DuckDB 2.0).
+        import duckdb
+
+        tessera_arrow_rows = schema.empty_table()  # noqa: F841 - read by the SQL below
+        try:
+            cols = self._con.execute("DESCRIBE SELECT * FROM tessera_arrow_rows").fetchall()
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB cannot read the Arrow schema for {name}: {exc}") from exc
+        ddl = ", ".join(f"{quote(c[0])} {c[1]}" for c in cols)
+        self.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} ({ddl})")
+
+    def append_arrow(self, name: str, data: pa.Table) -> None:
+        import duckdb
+
+        tessera_arrow_rows = data  # noqa: F841 - read by the SQL below
+        sql = f"INSERT INTO {quote(name)} SELECT * FROM tessera_arrow_rows"
+        try:
+            self._con.execute(sql)
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB failed appending to {name}: {exc}") from exc
 
     def unregister(self, name: str) -> None:
         self._con.unregister(name)
