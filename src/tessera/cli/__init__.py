@@ -21,6 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich_utils would import markdown-it (~0.4 s)
 )
 
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
