@@ -113,7 +113,9 @@ def make_csv(path: Path, rows: int) -> None:
             t = _device_event_table(rng, start, min(CHUNK_ROWS, rows - start))
             # As operators export it: local-time text without a zone, a national number.
             local = pa.compute.strftime(  # type: ignore[attr-defined]
-                t.column("event_time"), format="%d.%m.%Y %H:%M:%S", locale="C"
+                t.column("event_time").cast(pa.timestamp("s", tz="UTC"), safe=False),
+                format="%d.%m.%Y %H:%M:%S",
+                locale="C",
             )
             t = t.set_column(1, "event_time", local)
             opts = pacsv.WriteOptions(include_header=start == 0, delimiter=";")
@@ -186,6 +188,8 @@ def bench_ingest(
     res, rss = run_child(ws, mapping, data)
     if res["read"] != rows or res["read"] != res["loaded"] + res["quarantined"]:
         raise SystemExit(f"{name}: counts do not add up: {res}")
+    if res["quarantined"] or res["added"] < 0.99 * rows:  # the generated data is clean
+        raise SystemExit(f"{name}: clean input was not loaded as such: {res}")
     rate = rows / res["seconds"]
     if memory_target_mib is not None:
         target, ratio = f"< {memory_target_mib:,.0f} MiB", memory_target_mib / rss

@@ -157,3 +157,15 @@ def test_append_arrow_in_a_transaction_keeps_every_row_and_no_memory(tmp_path: P
             (3 * n, (3 * n) * (3 * n - 1) // 2, 50)
         ]
     e.close()
+
+
+def test_execute_with_progress_reports_fractions() -> None:
+    e = open_engine("duckdb")
+    seen: list[float] = []
+    e.execute_with_progress(
+        "CREATE TEMP TABLE big AS SELECT i, md5(CAST(i AS VARCHAR)) AS s FROM range(8000000) t(i)",
+        seen.append,
+    )
+    assert e.row_count("big") == 8_000_000
+    assert all(0.0 <= f <= 1.0 for f in seen)
+    assert seen == sorted(seen)

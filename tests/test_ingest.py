@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -400,3 +401,82 @@ def test_status_json_shape(ws: Workspace, tmp_path: Path) -> None:
     [b] = st["batches"]
     assert {"source", "file", "read", "loaded", "quarantined"} <= set(b)
     assert (b["source"], b["read"], b["loaded"], b["quarantined"]) == ("anpr", 6, 3, 3)
+
+
+def test_parquet_engine_scan_matches_arrow_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's own Parquet scan and the Arrow chunk path load the same rows and
+    quarantine the same ones, for the same reasons."""
+    import tessera.ingest.loader as loader
+
+    n = 5_000
+    rng = np.random.default_rng(7)
+    numbers = np.array(["+4915112345678", "015112345679", "garbage", "+12025550143", None])
+    events = np.array(["LU", "SMS", "nonsense", None])
+    pq.write_table(
+        pa.table(
+            {
+                "number": pa.array(numbers[rng.integers(0, 5, n)].tolist()),
+                "when": pa.array(
+                    np.int64(1_772_000_000_000) + rng.integers(0, 10**7, n) * 1000,
+                    pa.timestamp("ms"),
+                ),  # no zone: the mapping's timezone applies
+                "typ": pa.array(events[rng.integers(0, 4, n)].tolist()),
+                "cell": pa.array([f" s{x} " for x in rng.integers(0, 50, n)]),
+                "lat": pa.array(rng.uniform(-100, 100, n)),
+                "lon": pa.array(rng.uniform(-10, 10, n)),
+                "acc": pa.array(rng.integers(-5, 500, n).astype("float64")),
+            },
+            schema=None,
+        ),
+        tmp_path / "ev.parquet",
+        row_group_size=700,
+    )
+    m = write_mapping(
+        tmp_path / "ev.yaml",
+        {
+            "source": "op",
+            "kind": "device_event",
+            "phone_region": "DE",
+            "timezone": "Europe/Berlin",
+            "properties": {
+                "msisdn": "number",
+                "time": "when",
+                "sensor_id": "cell",
+                "lat": "lat",
+                "lon": "lon",
+                "accuracy_m": "acc",
+                "event_type": {"column": "typ", "values": {"LU": "location_update"}},
+            },
+        },
+    )
+
+    real = loader._native_parquet
+    used: list[bool] = []
+
+    def load(native: bool) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], Any]:
+        def spy(*args: Any) -> bool:
+            used.append(native and real(*args))
+            return used[-1]
+
+        monkeypatch.setattr(loader, "_native_parquet", spy)
+        with Workspace.init(tmp_path / f"ws_{native}") as ws:
+            [r] = ws.ingest(m, [tmp_path / "ev.parquet"])
+            rows = ws.engine.fetch_rows(
+                "SELECT * EXCLUDE (obs_id, batch_id) FROM obs_device_event ORDER BY row_no"
+            )
+            quarantined = ws.engine.fetch_rows(
+                "SELECT row_no, source_column, property, reason, raw FROM quarantine "
+                "ORDER BY row_no"
+            )
+        monkeypatch.undo()
+        return rows, quarantined, (r.read, r.loaded, r.added, r.quarantined)
+
+    native = load(True)
+    arrow = load(False)
+    assert used == [True, False]
+    assert native[2] == arrow[2]
+    assert native[2][3] > 0  # the file has bad rows of several kinds
+    assert native[0] == arrow[0]
+    assert native[1] == arrow[1]

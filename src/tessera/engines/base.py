@@ -11,8 +11,9 @@ engine and the operation.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tessera.errors import UnsupportedOperation
@@ -32,6 +33,7 @@ CAPABILITIES: dict[str, dict[str, bool | str]] = {
     "register_arrow": {"duckdb": True, "spark": True},
     "materialise": {"duckdb": True, "spark": True},
     "try_strptime": {"duckdb": True, "spark": "use to_timestamp with ANSI mode off"},
+    "parquet_view": {"duckdb": True, "spark": "Spark has no exact file row numbers"},
 }
 
 
@@ -45,6 +47,11 @@ class Engine(ABC):
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run a statement (canonical dialect) for its effect."""
+
+    def execute_with_progress(self, sql: str, on_progress: Callable[[float], None]) -> None:
+        """Run a long statement, reporting its completed fraction (0..1) while it runs.
+        Engines that cannot tell just run it."""
+        self.execute(sql)
 
     @abstractmethod
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
@@ -65,6 +72,13 @@ class Engine(ABC):
     @abstractmethod
     def append_arrow(self, name: str, data: pa.Table) -> None:
         """Append Arrow rows to a table, columns by position."""
+
+    def create_parquet_view(
+        self, name: str, path: Path, columns: Sequence[str], row_number: str
+    ) -> None:
+        """A temporary view of a Parquet file's ``columns`` plus its 1-based row number,
+        scanned by the engine itself (capability ``parquet_view``)."""
+        self.require("parquet_view")
 
     @abstractmethod
     def unregister(self, name: str) -> None:

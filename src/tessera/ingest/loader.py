@@ -22,13 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tessera.engines import literal, quote
-from tessera.errors import IngestError, MappingError, SourceFileError
+from tessera.errors import EngineError, IngestError, MappingError, SourceFileError
 from tessera.ingest.mapping import Mapping, load_mapping
 from tessera.ingest.readers import ROW_NO, BadRecord, Chunk, ParquetReader, open_reader
 from tessera.types import CleanOptions, ValueType, get_type
@@ -166,9 +166,26 @@ def ingest_file(
         bad_total: list[BadRecord] = []
         schema: pa.Schema | None = None
         by_dict: dict[str, str] = {}
-        chunks = (
-            reader.chunks(columns=needed) if isinstance(reader, ParquetReader) else reader.chunks()
-        )
+        native = _native_parquet(engine, reader, plan)
+        if native:
+            # The engine scans the Parquet file itself (in parallel, no Arrow round trip);
+            # a first slice read here serves the file checks and the cleaning plan.
+            assert isinstance(reader, ParquetReader)  # noqa: S101 - narrowed by _native_parquet
+            first = next(reader.chunks(columns=needed, batch_rows=20_000), None)
+            rows_read = reader.num_rows
+            if first is not None and first.table.num_rows:
+                _check_time_zones(plan, first, path)
+                schema = first.table.schema
+                by_dict = _choose_by_dict(plan, first.table)
+                cols = [n for n in schema.names if n != ROW_NO]
+                engine.create_parquet_view(_RAW, path, cols, ROW_NO)
+        chunks: Iterator[Chunk] = iter(())
+        if not native:
+            chunks = (
+                reader.chunks(columns=needed)
+                if isinstance(reader, ParquetReader)
+                else reader.chunks()
+            )
         # Raw chunks go to a temporary table (DuckDB spills it to disk beyond its memory
         # limit), appended without registering views: a view registered inside the
         # transaction would keep its Arrow data alive until the commit.
@@ -187,11 +204,26 @@ def ingest_file(
                 progress.update(rows_read, chunk.bytes_read)
         if rows_read == 0:
             raise SourceFileError(f"{path}: the file has no data rows; nothing to load")
-        if progress is not None:
+        on_progress: Callable[[float], None] | None = None
+        if native and progress is not None:
+            # The engine's scan of the file is the long step: its progress is the bar's.
+            bar = progress
+            on_progress = lambda f: bar.update(int(f * rows_read), int(f * size))  # noqa: E731
+        elif progress is not None:
             progress.finishing()
         if schema is not None:
-            _clean_into_stage(engine, kind, plan, schema, by_dict)
-            engine.execute(f"DROP TABLE {_RAW}")
+            try:
+                _clean_into_stage(engine, kind, plan, schema, by_dict, on_progress)
+            except EngineError as exc:
+                if not native:
+                    raise
+                raise SourceFileError(
+                    f"{path}: damaged Parquet data ({exc}); re-copy or re-export the file"
+                ) from None
+            engine.execute(f"DROP {'VIEW' if native else 'TABLE'} {_RAW}")
+        if native and progress is not None:
+            progress.update(rows_read, size)
+            progress.finishing()
         quarantined = _write_quarantine(
             engine, batch_id, mapping.source, kind_name, path, file_sha, plan, bad_total
         )
@@ -309,6 +341,7 @@ def _create_stage(engine: Engine, kind: SourceKind, plan: list[_Column]) -> None
         "__err_property VARCHAR",
         "__err_reason VARCHAR",
         "__raw VARCHAR",
+        "__h UBIGINT",  # hash of the cleaned values: finds duplicates inside the file
     ]
     engine.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} ({', '.join(cols)})")
 
@@ -335,6 +368,23 @@ def _check_time_zones(plan: list[_Column], chunk: Chunk, path: Path) -> None:
                     f"(for example {raw!r}); add 'timezone: Area/City' (for example "
                     "Europe/Berlin, or UTC) to the mapping"
                 )
+
+
+def _native_parquet(engine: Engine, reader: object, plan: list[_Column]) -> bool:
+    """Whether the engine can scan this Parquet file directly: every mapped column is
+    used as stored (no joined columns, and text where a Python type cleans it)."""
+    import pyarrow as pa
+
+    if not isinstance(reader, ParquetReader) or not engine.supports("parquet_view"):
+        return False
+    for c in plan:
+        if c.column is None:
+            continue
+        if c.column.startswith("__join_"):
+            return False
+        if not c.vtype.vectorized and not pa.types.is_string(reader.schema.field(c.column).type):
+            return False
+    return True
 
 
 def _prepare_chunk(plan: list[_Column], table: pa.Table) -> pa.Table:
@@ -391,6 +441,7 @@ def _clean_into_stage(
     plan: list[_Column],
     schema: pa.Schema,
     by_dict: dict[str, str],
+    on_progress: Callable[[float], None] | None = None,
 ) -> None:
     """Clean the whole file's raw rows (``_RAW``) into the stage in one statement."""
     registered: list[str] = []
@@ -406,7 +457,11 @@ def _clean_into_stage(
             engine.register_arrow(name, _clean_dictionary_python(c, uniques))
             registered.append(name)
         raw_cols = [n for n in schema.names if n != ROW_NO and not n.startswith("__join_")]
-        engine.execute(_compile_clean_sql(kind, plan, schema, by_dict, raw_cols))
+        sql = _compile_clean_sql(kind, plan, schema, by_dict, raw_cols)
+        if on_progress is None:
+            engine.execute(sql)
+        else:
+            engine.execute_with_progress(sql, on_progress)
     finally:
         for name in registered:
             engine.unregister(name)
@@ -547,12 +602,13 @@ def _final_sql(
     raw_struct_s = raw_struct.replace(":= b.", ":= s.")
     return (
         f"INSERT INTO {_STAGE} ({', '.join(stage_cols)}, __row_no, __err_column, "
-        f"__err_property, __err_reason, __raw) "
+        f"__err_property, __err_reason, __raw, __h) "
         f"SELECT {', '.join(outer_vals)}, __row_no, "
         f"CASE WHEN __err IS NOT NULL THEN {col_case} END, "
         f"CASE WHEN __err IS NOT NULL THEN {prop_case} END, __err, "
         "CASE WHEN __err IS NOT NULL THEN "
-        f"CAST(to_json(struct_pack({raw_struct_s})) AS VARCHAR) END "
+        f"CAST(to_json(struct_pack({raw_struct_s})) AS VARCHAR) END, "
+        f"hash({', '.join(outer_vals)}) "
         f"FROM (SELECT s.*, {err_case} AS __err FROM ({inner_sql}) s) s"
     )
 
@@ -624,15 +680,40 @@ def _write_rows(engine: Engine, kind: SourceKind, batch_id: int, source: str) ->
     unmapped = [c for c in value_cols if c not in staged]
     on = [f"s.{quote(c)} IS NOT DISTINCT FROM t.{quote(c)}" for c in mapped]
     on += [f"t.{quote(c)} IS NULL" for c in unmapped]
-    group = ", ".join(quote(c) for c in mapped)
+    cols = ", ".join(quote(c) for c in mapped)
+    valid = f"FROM {_STAGE} WHERE __err_reason IS NULL"
+    # Duplicates inside the file: equal rows have equal hashes (``__h``, computed while
+    # staging), so as many distinct hashes as rows proves there are none and the
+    # grouping can be skipped.
+    n, n_hashes = engine.fetch_rows(f"SELECT count(*), count(DISTINCT __h) {valid}")[0]
+    if n == 0:
+        return 0
+    if n == n_hashes:
+        rows = f"SELECT {cols}, __row_no {valid}"
+    else:
+        rows = f"SELECT {cols}, min(__row_no) AS __row_no {valid} GROUP BY ALL"
+    # Rows of this source already present that could equal these: only those inside the
+    # batch's time range (DuckDB skips row groups outside it); none, no anti-join.
+    existing = [f"t.source = {literal(source)}"]
+    params: list[Any] = []
+    if kind.time_property in mapped:
+        tcol = quote(str(kind.time_property))
+        lo, hi = engine.fetch_rows(f"SELECT min({tcol}), max({tcol}) {valid}")[0]
+        if lo is not None:
+            existing.append(f"t.{tcol} BETWEEN ? AND ?")
+            params += [lo, hi]
+    where = " AND ".join(existing)
+    overlap = engine.fetch_rows(f"SELECT EXISTS (SELECT 1 FROM {table} t WHERE {where})", params)
+    anti = ""
+    if overlap[0][0]:
+        anti = f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {where} AND {' AND '.join(on)})"
+    else:
+        params = []
     before = engine.row_count(kind.table)
     engine.execute(
-        f"INSERT INTO {table} (obs_id, batch_id, row_no, source, {group}) "
+        f"INSERT INTO {table} (obs_id, batch_id, row_no, source, {cols}) "
         f"SELECT (CAST({batch_id} AS BIGINT) << 40) | s.__row_no, {batch_id}, s.__row_no, "
-        f"{literal(source)}, {', '.join(f's.{quote(c)}' for c in mapped)} FROM ("
-        f"SELECT {group}, min(__row_no) AS __row_no FROM {_STAGE} "
-        f"WHERE __err_reason IS NULL GROUP BY ALL"
-        f") s WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.source = {literal(source)} "
-        f"AND {' AND '.join(on)})"
+        f"{literal(source)}, {', '.join(f's.{quote(c)}' for c in mapped)} FROM ({rows}) s {anti}",
+        params or None,
     )
     return engine.row_count(kind.table) - before

@@ -333,14 +333,16 @@ class ParquetReader(SourceReader):
     def column_types(self) -> dict[str, str]:
         return {f.name: str(f.type) for f in self.schema}
 
-    def chunks(self, columns: list[str] | None = None) -> Iterator[Chunk]:
+    def chunks(
+        self, columns: list[str] | None = None, batch_rows: int = BATCH_ROWS
+    ) -> Iterator[Chunk]:
         import numpy as np
         import pyarrow as pa
 
         size = self.path.stat().st_size
         rec = 1
         try:
-            for batch in self._file.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+            for batch in self._file.iter_batches(batch_size=batch_rows, columns=columns):
                 n = batch.num_rows
                 table = pa.Table.from_batches([batch]).append_column(
                     ROW_NO, pa.array(np.arange(rec, rec + n, dtype=np.int64))

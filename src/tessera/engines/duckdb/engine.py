@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tessera.engines.base import Engine, quote
+from tessera.engines.base import Engine, literal, quote
 from tessera.errors import EngineError, WorkspaceError
 
 if TYPE_CHECKING:
@@ -54,8 +54,10 @@ class DuckDBEngine(Engine):
         except duckdb.Error as exc:
             raise WorkspaceError(f"cannot open database {path}: {exc}") from None
         self._con.execute("SET TimeZone = 'UTC'")
-        # Tessera draws its own progress; DuckDB's bar would print to the terminal.
-        self._con.execute("SET enable_progress_bar = false")
+        # Progress is tracked (execute_with_progress reads it) but never printed:
+        # Tessera draws its own bars.
+        self._con.execute("SET enable_progress_bar = true")
+        self._con.execute("SET enable_progress_bar_print = false")
         self._in_transaction = False
 
     @property
@@ -70,6 +72,25 @@ class DuckDBEngine(Engine):
             self._con.execute(sql, params)
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB failed: {exc}\n-- SQL:\n{_clip(sql)}") from exc
+
+    def execute_with_progress(self, sql: str, on_progress: Callable[[float], None]) -> None:
+        import threading
+
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.wait(0.25):
+                fraction = self._con.query_progress()
+                if fraction >= 0:
+                    on_progress(min(fraction, 100.0) / 100.0)
+
+        watcher = threading.Thread(target=poll, name="tessera-progress", daemon=True)
+        watcher.start()
+        try:
+            self.execute(sql)
+        finally:
+            done.set()
+            watcher.join()
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         import duckdb
@@ -119,6 +140,16 @@ class DuckDBEngine(Engine):
             self._con.execute(sql)
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB failed appending to {name}: {exc}") from exc
+
+    def create_parquet_view(
+        self, name: str, path: Path, columns: Sequence[str], row_number: str
+    ) -> None:
+        cols = ", ".join(quote(c) for c in columns)
+        self.execute(
+            f"CREATE OR REPLACE TEMP VIEW {quote(name)} AS SELECT {cols}, "
+            f"file_row_number + 1 AS {quote(row_number)} "
+            f"FROM read_parquet({literal(str(path))}, file_row_number = true)"
+        )
 
     def unregister(self, name: str) -> None:
         self._con.unregister(name)
