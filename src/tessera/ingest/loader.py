@@ -443,8 +443,12 @@ def _clean_into_stage(
     by_dict: dict[str, str],
     on_progress: Callable[[float], None] | None = None,
 ) -> None:
-    """Clean the whole file's raw rows (``_RAW``) into the stage in one statement."""
-    registered: list[str] = []
+    """Clean the whole file's raw rows (``_RAW``) into the stage in one statement.
+
+    Python-cleaned dictionaries become temporary tables, not registered Arrow views:
+    DuckDB reports no progress for a query that scans an Arrow view.
+    """
+    created: list[str] = []
     try:
         for i, c in enumerate(plan):
             if by_dict.get(c.prop) != "python":
@@ -454,8 +458,10 @@ def _clean_into_stage(
                 f"WHERE {quote(str(c.column))} IS NOT NULL"
             ).column(0)
             name = f"{_DICT}_{i}"
-            engine.register_arrow(name, _clean_dictionary_python(c, uniques))
-            registered.append(name)
+            cleaned = _clean_dictionary_python(c, uniques)
+            engine.create_temp_table(name, cleaned.schema)
+            created.append(name)
+            engine.append_arrow(name, cleaned)
         raw_cols = [n for n in schema.names if n != ROW_NO and not n.startswith("__join_")]
         sql = _compile_clean_sql(kind, plan, schema, by_dict, raw_cols)
         if on_progress is None:
@@ -463,8 +469,8 @@ def _clean_into_stage(
         else:
             engine.execute_with_progress(sql, on_progress)
     finally:
-        for name in registered:
-            engine.unregister(name)
+        for name in created:
+            engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _few_distinct(col: pa.ChunkedArray) -> bool:
