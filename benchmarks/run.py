@@ -36,6 +36,7 @@ T0_MS = 1_772_000_000_000  # 2026-02-25, a fixed origin so that inputs are repro
 DEVICES = 50_000
 SECTORS = 3_000
 CHUNK_ROWS = 1_000_000
+CSV_GENERATOR = 2  # bump when make_csv writes different data
 
 CHILD = """
 import json, sys, time
@@ -60,12 +61,19 @@ class Figure:
     peak_rss_mib: float
     target: str
     ratio: float  # measured / target for throughput; target / measured for memory
+    runs: int = 1
+    seconds_range: tuple[float, float] = (0.0, 0.0)  # fastest and slowest run
 
     def line(self) -> str:
+        spread = (
+            f"  ({self.runs} runs, {self.seconds_range[0]:.2f}-{self.seconds_range[1]:.2f} s)"
+            if self.runs > 1
+            else ""
+        )
         return (
             f"{self.name:<34} {self.rows:>12,} rows {self.seconds:>8.2f} s "
             f"{self.rows_per_s:>12,.0f} rows/s {self.peak_rss_mib:>8.0f} MiB  "
-            f"target {self.target:<22} ratio {self.ratio:5.2f}"
+            f"target {self.target:<22} ratio {self.ratio:5.2f}{spread}"
         )
 
 
@@ -104,7 +112,8 @@ def make_parquet(path: Path, rows: int) -> None:
 
 def make_csv(path: Path, rows: int) -> None:
     marker = path.with_suffix(".rows")
-    if path.exists() and marker.exists() and marker.read_text() == str(rows):
+    stamp = f"{rows} rows, generator {CSV_GENERATOR}"  # regenerate when the generator changes
+    if path.exists() and marker.exists() and marker.read_text() == stamp:
         return
     rng = np.random.default_rng(2)
     tmp = path.with_suffix(".tmp")
@@ -121,7 +130,7 @@ def make_csv(path: Path, rows: int) -> None:
             opts = pacsv.WriteOptions(include_header=start == 0, delimiter=";")
             pacsv.write_csv(t, out, write_options=opts)
     tmp.replace(path)
-    marker.write_text(str(rows))
+    marker.write_text(stamp)
 
 
 def write_mapping(path: Path, fmt: str) -> Path:
@@ -174,29 +183,39 @@ def bench_ingest(
     rows: int,
     target_rows_s: float | None,
     memory_target_mib: float | None = None,
+    repeat: int = 1,
 ) -> Figure:
+    """Ingest ``rows`` generated rows ``repeat`` times, each into a fresh workspace;
+    report the median time and the largest peak memory."""
     data = out / f"device_events_{rows}.{'csv' if fmt == 'csv' else 'parquet'}"
     print(f"  generating {data.name} ...", flush=True)
     (make_csv if fmt == "csv" else make_parquet)(data, rows)
     mapping = write_mapping(out / f"{fmt}.yaml", fmt)
-    ws = out / f"ws_{name}"
-    if ws.exists():
-        import shutil
+    import shutil
 
-        shutil.rmtree(ws)
-    print(f"  ingesting {data.name} ...", flush=True)
-    res, rss = run_child(ws, mapping, data)
-    if res["read"] != rows or res["read"] != res["loaded"] + res["quarantined"]:
-        raise SystemExit(f"{name}: counts do not add up: {res}")
-    if res["quarantined"] or res["added"] < 0.99 * rows:  # the generated data is clean
-        raise SystemExit(f"{name}: clean input was not loaded as such: {res}")
-    rate = rows / res["seconds"]
+    ws = out / f"ws_{name.replace(' ', '_').replace(',', '')}"
+    times: list[float] = []
+    rss = 0.0
+    for i in range(repeat):
+        if ws.exists():
+            shutil.rmtree(ws)
+        print(f"  ingesting {data.name} (run {i + 1} of {repeat}) ...", flush=True)
+        res, run_rss = run_child(ws, mapping, data)
+        if res["read"] != rows or res["read"] != res["loaded"] + res["quarantined"]:
+            raise SystemExit(f"{name}: counts do not add up: {res}")
+        if res["quarantined"] or res["added"] < 0.99 * rows:  # the generated data is clean
+            raise SystemExit(f"{name}: clean input was not loaded as such: {res}")
+        times.append(res["seconds"])
+        rss = max(rss, run_rss)
+    shutil.rmtree(ws)
+    seconds = float(np.median(times))
+    rate = rows / seconds
     if memory_target_mib is not None:
         target, ratio = f"< {memory_target_mib:,.0f} MiB", memory_target_mib / rss
     else:
         assert target_rows_s is not None
         target, ratio = f">= {target_rows_s:,.0f} rows/s", rate / target_rows_s
-    return Figure(name, rows, res["seconds"], rate, rss, target, ratio)
+    return Figure(name, rows, seconds, rate, rss, target, ratio, repeat, (min(times), max(times)))
 
 
 def bench_help(repeats: int = 7) -> Figure:
@@ -224,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="also ingest this many Parquet rows and report peak memory (0: skip)",
     )
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="runs of each throughput figure (median reported)"
+    )
     ap.add_argument("--quick", action="store_true", help="small sizes (checks the runner)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
@@ -241,12 +263,19 @@ def main(argv: list[str] | None = None) -> int:
     print(figures[-1].line(), flush=True)
     figures.append(
         bench_ingest(
-            args.out, "ingest parquet device events", "parquet", args.parquet_rows, 1_000_000
+            args.out,
+            "ingest parquet device events",
+            "parquet",
+            args.parquet_rows,
+            1_000_000,
+            repeat=args.repeat,
         )
     )
     print(figures[-1].line(), flush=True)
     figures.append(
-        bench_ingest(args.out, "ingest csv device events", "csv", args.csv_rows, 300_000)
+        bench_ingest(
+            args.out, "ingest csv device events", "csv", args.csv_rows, 300_000, repeat=args.repeat
+        )
     )
     print(figures[-1].line(), flush=True)
     if args.memory_rows:
