@@ -165,3 +165,11 @@ def test_fast_path_never_accepts_what_the_parser_rejects(
     fast = fast_e164(text)
     if fast is not None:
         assert PhoneType._parse(text, None) == Cleaned(fast), text
+
+
+def test_numbers_beyond_fifteen_digits_are_rejected() -> None:
+    # phonenumbers calls this German number valid, but E.164 stops at 15 digits.
+    cleaned = PHONE.clean("20100000000000", DE)
+    assert cleaned.value is None
+    assert cleaned.error is not None
+    assert "15 digits" in cleaned.error

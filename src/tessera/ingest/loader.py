@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from tessera.model import SourceKind
     from tessera.workspace import Workspace
 
-_STAGE = "__ingest_stage"
+_FAILED = "__ingest_failed"
 _RAW = "__ingest_raw"
 _BAD = "__ingest_bad"
 _DICT = "__ingest_dict"
@@ -162,7 +162,6 @@ def ingest_file(
         batch_id = int(
             engine.fetch_rows("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batch")[0][0]
         )
-        _create_stage(engine, kind, plan)
         bad_total: list[BadRecord] = []
         schema: pa.Schema | None = None
         by_dict: dict[str, str] = {}
@@ -211,9 +210,12 @@ def ingest_file(
             on_progress = lambda f: bar.update(int(f * rows_read), int(f * size))  # noqa: E731
         elif progress is not None:
             progress.finishing()
+        failed = added = 0
         if schema is not None:
             try:
-                _clean_into_stage(engine, kind, plan, schema, by_dict, on_progress)
+                failed, added = _load_rows(
+                    engine, kind, plan, schema, by_dict, batch_id, mapping.source, on_progress
+                )
             except EngineError as exc:
                 if not native:
                     raise
@@ -224,11 +226,11 @@ def ingest_file(
         if native and progress is not None:
             progress.update(rows_read, size)
             progress.finishing()
-        quarantined = _write_quarantine(
-            engine, batch_id, mapping.source, kind_name, path, file_sha, plan, bad_total
+        quarantined = failed + _write_quarantine(
+            engine, batch_id, mapping.source, kind_name, path, file_sha, bad_total, failed > 0
         )
-        added = _write_rows(engine, kind, batch_id, mapping.source)
-        engine.execute(f"DROP TABLE {_STAGE}")
+        if schema is not None:
+            engine.execute(f"DROP TABLE {_FAILED}")
         loaded = rows_read - quarantined
         duration = time.perf_counter() - started
         engine.execute(
@@ -330,22 +332,6 @@ def _sql_literal(value: Any, sql_type: str) -> str:
     return literal(str(value))
 
 
-def _create_stage(engine: Engine, kind: SourceKind, plan: list[_Column]) -> None:
-    cols = []
-    for c in plan:
-        cols.append(f"{quote(c.prop)} {c.vtype.sql_type}")
-        cols += [f"{quote(f'{c.prop}_{d.suffix}')} {d.sql_type}" for d in c.vtype.derived]
-    cols += [
-        "__row_no BIGINT",
-        "__err_column VARCHAR",
-        "__err_property VARCHAR",
-        "__err_reason VARCHAR",
-        "__raw VARCHAR",
-        "__h UBIGINT",  # hash of the cleaned values: finds duplicates inside the file
-    ]
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} ({', '.join(cols)})")
-
-
 def _check_time_zones(plan: list[_Column], chunk: Chunk, path: Path) -> None:
     """A timestamp column without zones and no ``timezone`` in the mapping is a file error."""
     for c in plan:
@@ -435,19 +421,30 @@ def _choose_by_dict(plan: list[_Column], table: pa.Table) -> dict[str, str]:
     return by_dict
 
 
-def _clean_into_stage(
+def _load_rows(
     engine: Engine,
     kind: SourceKind,
     plan: list[_Column],
     schema: pa.Schema,
     by_dict: dict[str, str],
+    batch_id: int,
+    source: str,
     on_progress: Callable[[float], None] | None = None,
-) -> None:
-    """Clean the whole file's raw rows (``_RAW``) into the stage in one statement.
+) -> tuple[int, int]:
+    """Clean the file's raw rows (``_RAW``) into the source table; return how many rows
+    failed validation (kept in ``_FAILED``) and how many were added.
+
+    Every row is written once, straight to the source table, and what must not stay is
+    removed afterwards inside the same transaction: rows that failed validation (marked
+    by a negative ``row_no`` and re-cleaned, alone, for the quarantine), rows repeated
+    inside the file, and rows the source already holds. Writing rows twice (a staging
+    table, then the source table) cost more than these checks.
 
     Python-cleaned dictionaries become temporary tables, not registered Arrow views:
     DuckDB reports no progress for a query that scans an Arrow view.
     """
+    from tessera.model import source_columns
+
     created: list[str] = []
     try:
         for i, c in enumerate(plan):
@@ -463,11 +460,72 @@ def _clean_into_stage(
             created.append(name)
             engine.append_arrow(name, cleaned)
         raw_cols = [n for n in schema.names if n != ROW_NO and not n.startswith("__join_")]
-        sql = _compile_clean_sql(kind, plan, schema, by_dict, raw_cols)
+        select = _compile_clean_sql(kind, plan, schema, by_dict, raw_cols)
+
+        table = quote(kind.table)
+        stored = {c.prop for c in plan} | {
+            f"{c.prop}_{d.suffix}" for c in plan for d in c.vtype.derived
+        }
+        value_cols = [c for c, _ in source_columns(kind)[4:]]
+        cols = [c for c in value_cols if c in stored]
+        col_list = ", ".join(quote(c) for c in cols)
+        insert = (
+            f"INSERT INTO {table} (obs_id, batch_id, row_no, source, {col_list}) "
+            f"SELECT (CAST({batch_id} AS BIGINT) << 40) | s.__row_no, {batch_id}, "
+            "CASE WHEN s.__err_reason IS NULL THEN s.__row_no ELSE -s.__row_no END, "
+            f"{literal(source)}, {', '.join(f's.{quote(c)}' for c in cols)} FROM ({select}) s"
+        )
         if on_progress is None:
-            engine.execute(sql)
+            engine.execute(insert)
         else:
-            engine.execute_with_progress(sql, on_progress)
+            engine.execute_with_progress(insert, on_progress)
+        mine = f"FROM {table} WHERE batch_id = {batch_id}"
+
+        # 1. Rows that failed: re-clean just those for their reasons, then remove them.
+        engine.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_FAILED} (__row_no BIGINT, __err_column VARCHAR, "
+            "__err_property VARCHAR, __err_reason VARCHAR, __raw VARCHAR)"
+        )
+        failed = int(engine.fetch_rows(f"SELECT count(*) {mine} AND row_no < 0")[0][0])
+        if failed:
+            engine.execute(
+                f"INSERT INTO {_FAILED} SELECT __row_no, __err_column, __err_property, "
+                f"__err_reason, __raw FROM ({select}) s WHERE s.__row_no IN "
+                f"(SELECT -row_no {mine} AND row_no < 0)"
+            )
+            engine.execute(f"DELETE {mine} AND row_no < 0")
+
+        # 2. Rows the source already holds (only those in the batch's time range can be).
+        same = " AND ".join(f"t.{quote(c)} IS NOT DISTINCT FROM n.{quote(c)}" for c in value_cols)
+        existing = [f"t.source = {literal(source)}", f"t.batch_id <> {batch_id}"]
+        params: list[Any] = []
+        if kind.time_property in cols:
+            tcol = quote(str(kind.time_property))
+            lo, hi = engine.fetch_rows(f"SELECT min({tcol}), max({tcol}) {mine}")[0]
+            if lo is not None:
+                existing.append(f"t.{tcol} BETWEEN ? AND ?")
+                params += [lo, hi]
+        where = " AND ".join(existing)
+        if engine.fetch_rows(f"SELECT EXISTS (SELECT 1 FROM {table} t WHERE {where})", params)[0][
+            0
+        ]:
+            engine.execute(
+                f"DELETE FROM {table} n WHERE n.batch_id = {batch_id} AND EXISTS "
+                f"(SELECT 1 FROM {table} t WHERE {where} AND {same})",
+                params,
+            )
+
+        # 3. Rows repeated inside the file: equal rows have equal hashes, so as many
+        # distinct hashes as rows proves there are none; otherwise keep the first.
+        n, n_hashes = engine.fetch_rows(
+            f"SELECT count(*), count(DISTINCT hash({col_list})) {mine}"
+        )[0]
+        if n != n_hashes:
+            engine.execute(
+                f"DELETE {mine} AND obs_id NOT IN (SELECT min(obs_id) {mine} GROUP BY {col_list})"
+            )
+        added = int(engine.fetch_rows(f"SELECT count(*) {mine}")[0][0])
+        return failed, added
     finally:
         for name in created:
             engine.execute(f"DROP TABLE IF EXISTS {name}")
@@ -606,15 +664,13 @@ def _final_sql(
     raw_struct: str,
 ) -> str:
     raw_struct_s = raw_struct.replace(":= b.", ":= s.")
+    named = ", ".join(f"{v} AS {c}" for v, c in zip(outer_vals, stage_cols, strict=True))
     return (
-        f"INSERT INTO {_STAGE} ({', '.join(stage_cols)}, __row_no, __err_column, "
-        f"__err_property, __err_reason, __raw, __h) "
-        f"SELECT {', '.join(outer_vals)}, __row_no, "
-        f"CASE WHEN __err IS NOT NULL THEN {col_case} END, "
-        f"CASE WHEN __err IS NOT NULL THEN {prop_case} END, __err, "
-        "CASE WHEN __err IS NOT NULL THEN "
-        f"CAST(to_json(struct_pack({raw_struct_s})) AS VARCHAR) END, "
-        f"hash({', '.join(outer_vals)}) "
+        f"SELECT {named}, __row_no, "
+        f"CASE WHEN __err IS NOT NULL THEN {col_case} END AS __err_column, "
+        f"CASE WHEN __err IS NOT NULL THEN {prop_case} END AS __err_property, "
+        "__err AS __err_reason, CASE WHEN __err IS NOT NULL THEN "
+        f"CAST(to_json(struct_pack({raw_struct_s})) AS VARCHAR) END AS __raw "
         f"FROM (SELECT s.*, {err_case} AS __err FROM ({inner_sql}) s) s"
     )
 
@@ -626,12 +682,21 @@ def _write_quarantine(
     kind_name: str,
     path: Path,
     file_sha: str,
-    plan: list[_Column],
     bad: list[BadRecord],
+    have_failed: bool,
 ) -> int:
+    """Quarantine malformed records and rows that failed validation (``_FAILED``), not
+    again when the file is re-ingested; return how many malformed records there were."""
     import pyarrow as pa
 
     head = [batch_id, source, kind_name, str(path), file_sha]
+
+    def not_yet(alias: str, col: str) -> str:
+        return (
+            "NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.source = ? AND q.file_sha256 = ? "
+            f"AND q.row_no = {alias}.{col})"
+        )
+
     if bad:
         engine.register_arrow(
             _BAD,
@@ -646,80 +711,16 @@ def _write_quarantine(
         try:
             engine.execute(
                 f"INSERT INTO quarantine SELECT ?, ?, ?, ?, ?, row_no, '(row)', NULL, reason, "
-                f"CAST(to_json(raw) AS VARCHAR) FROM {_BAD} n WHERE NOT EXISTS (SELECT 1 FROM "
-                "quarantine q WHERE q.source = ? AND q.file_sha256 = ? AND q.row_no = n.row_no)",
+                f"CAST(to_json(raw) AS VARCHAR) FROM {_BAD} n WHERE {not_yet('n', 'row_no')}",
                 [*head, source, file_sha],
             )
         finally:
             engine.unregister(_BAD)
-    engine.execute(
-        f"INSERT INTO quarantine SELECT ?, ?, ?, ?, ?, __row_no, __err_column, __err_property, "
-        f"__err_reason, __raw FROM {_STAGE} s WHERE __err_reason IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM quarantine q WHERE q.source = ? AND q.file_sha256 = ? "
-        "AND q.row_no = s.__row_no)",
-        [*head, source, file_sha],
-    )
-    failed = engine.fetch_rows(f"SELECT count(*) FROM {_STAGE} WHERE __err_reason IS NOT NULL")[0][
-        0
-    ]
-    return int(failed) + len(bad)
-
-
-def _write_rows(engine: Engine, kind: SourceKind, batch_id: int, source: str) -> int:
-    """Insert the valid, distinct rows not already present for this source; return how many.
-
-    An observation's identity is its source plus every cleaned value, so the anti-join
-    compares all value columns (NULLs compare equal); properties this mapping does not
-    fill are NULL on both sides.
-    """
-    from tessera.model import source_columns
-
-    table = quote(kind.table)
-    value_cols = [c for c, _ in source_columns(kind)[4:]]
-    staged = {
-        r[0]
-        for r in engine.fetch_rows(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [_STAGE]
+    if have_failed:
+        engine.execute(
+            "INSERT INTO quarantine SELECT ?, ?, ?, ?, ?, __row_no, __err_column, "
+            f"__err_property, __err_reason, __raw FROM {_FAILED} f "
+            f"WHERE {not_yet('f', '__row_no')}",
+            [*head, source, file_sha],
         )
-    }
-    mapped = [c for c in value_cols if c in staged]
-    unmapped = [c for c in value_cols if c not in staged]
-    on = [f"s.{quote(c)} IS NOT DISTINCT FROM t.{quote(c)}" for c in mapped]
-    on += [f"t.{quote(c)} IS NULL" for c in unmapped]
-    cols = ", ".join(quote(c) for c in mapped)
-    valid = f"FROM {_STAGE} WHERE __err_reason IS NULL"
-    # Duplicates inside the file: equal rows have equal hashes (``__h``, computed while
-    # staging), so as many distinct hashes as rows proves there are none and the
-    # grouping can be skipped.
-    n, n_hashes = engine.fetch_rows(f"SELECT count(*), count(DISTINCT __h) {valid}")[0]
-    if n == 0:
-        return 0
-    if n == n_hashes:
-        rows = f"SELECT {cols}, __row_no {valid}"
-    else:
-        rows = f"SELECT {cols}, min(__row_no) AS __row_no {valid} GROUP BY ALL"
-    # Rows of this source already present that could equal these: only those inside the
-    # batch's time range (DuckDB skips row groups outside it); none, no anti-join.
-    existing = [f"t.source = {literal(source)}"]
-    params: list[Any] = []
-    if kind.time_property in mapped:
-        tcol = quote(str(kind.time_property))
-        lo, hi = engine.fetch_rows(f"SELECT min({tcol}), max({tcol}) {valid}")[0]
-        if lo is not None:
-            existing.append(f"t.{tcol} BETWEEN ? AND ?")
-            params += [lo, hi]
-    where = " AND ".join(existing)
-    overlap = engine.fetch_rows(f"SELECT EXISTS (SELECT 1 FROM {table} t WHERE {where})", params)
-    anti = ""
-    if overlap[0][0]:
-        anti = f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {where} AND {' AND '.join(on)})"
-    else:
-        params = []
-    before = engine.row_count(kind.table)
-    engine.execute(
-        f"INSERT INTO {table} (obs_id, batch_id, row_no, source, {cols}) "
-        f"SELECT (CAST({batch_id} AS BIGINT) << 40) | s.__row_no, {batch_id}, s.__row_no, "
-        f"{literal(source)}, {', '.join(f's.{quote(c)}' for c in mapped)} FROM ({rows}) s {anti}",
-        params or None,
-    )
-    return engine.row_count(kind.table) - before
+    return len(bad)

@@ -206,7 +206,10 @@ class PhoneType(ValueType):
             return Cleaned(None, UNKNOWN_COUNTRY_CODE)
         if not (phonenumbers.is_possible_number(number) and phonenumbers.is_valid_number(number)):
             return Cleaned(None, f"not a valid phone number (region {where})")
-        return Cleaned(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if _E164.fullmatch(e164) is None:  # phonenumbers accepts some beyond 15 digits
+            return Cleaned(None, f"longer than E.164 allows (15 digits): {e164}")
+        return Cleaned(e164)
 
     def validate(self, value: Any) -> bool:
         return (
