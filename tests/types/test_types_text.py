@@ -131,3 +131,19 @@ def test_identifier_is_idempotent_for_every_single_character() -> None:
 def test_flags() -> None:
     assert (TEXT.vectorized, TEXT.matchable, TEXT.pivot) == (True, False, False)
     assert (IDENTIFIER.vectorized, IDENTIFIER.matchable, IDENTIFIER.pivot) == (True, True, True)
+
+
+def test_stored_repertoire_equals_the_computation() -> None:
+    """The stored ranges (for this Python's Unicode version) are what the scan gives;
+    a Unicode version without stored ranges computes them."""
+    import json
+    import unicodedata
+    from pathlib import Path
+
+    import tessera.types.text as text
+
+    stored = json.loads(Path(text.__file__).with_name("_repertoire.json").read_text())
+    computed = text.compute_identifier_repertoire()
+    assert text.identifier_repertoire() == computed
+    if unicodedata.unidata_version in stored:
+        assert tuple(tuple(r) for r in stored[unicodedata.unidata_version]) == computed

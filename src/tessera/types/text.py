@@ -88,8 +88,32 @@ def _is_compat(char: str) -> bool:
     return unicodedata.normalize("NFKD", char) != unicodedata.normalize("NFD", char)
 
 
+_STORED_REPERTOIRE = "_repertoire.json"
+
+
 @functools.lru_cache(maxsize=1)
 def identifier_repertoire() -> tuple[tuple[int, int], ...]:
+    """Code point ranges an identifier may contain after folding (see
+    :func:`compute_identifier_repertoire`).
+
+    Computing them scans every code point (about half a second), so the ranges for
+    known Unicode versions are stored in ``_repertoire.json`` (written by
+    ``python -m tessera.types.text``; a test checks they equal the computation).
+    """
+    import json
+    from importlib import resources
+
+    try:
+        stored = json.loads(resources.files(__package__).joinpath(_STORED_REPERTOIRE).read_text())
+    except FileNotFoundError:
+        stored = {}
+    ranges = stored.get(unicodedata.unidata_version)
+    if ranges is None:
+        return compute_identifier_repertoire()
+    return tuple((int(a), int(b)) for a, b in ranges)
+
+
+def compute_identifier_repertoire() -> tuple[tuple[int, int], ...]:
     """Code point ranges an identifier may contain after folding.
 
     A character qualifies when it is assigned, not a control/private-use/
@@ -176,3 +200,18 @@ class IdentifierType(ValueType):
             f"printf('%04X', unicode(regexp_extract({folded}, '{bad_re2}')))"
         )
         return SqlClean(value=value, invalid=invalid, reason=reason)
+
+
+def _write_stored_repertoire() -> None:
+    """Add this Python's Unicode version to ``_repertoire.json``."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).with_name(_STORED_REPERTOIRE)
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    stored[unicodedata.unidata_version] = [list(r) for r in compute_identifier_repertoire()]
+    path.write_text(json.dumps(stored, sort_keys=True, separators=(",", ":")) + "\n")
+
+
+if __name__ == "__main__":
+    _write_stored_repertoire()
