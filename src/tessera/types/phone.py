@@ -30,6 +30,7 @@ UNKNOWN_COUNTRY_CODE = "unknown country calling code"
 _ALLOWED = re.compile(r"\+?[0-9 \t\-./()\u00a0]+")
 _IDD_00 = re.compile(r"^[^0-9]*0[^0-9]*0")
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_NOT_DIGIT = re.compile(r"[^0-9+]")
 
 
 @functools.lru_cache(maxsize=1)
@@ -172,17 +173,17 @@ class PhoneType(ValueType):
         if text is None:
             return Cleaned(None)
         text = strip_ws(text)
+        if text[:1] == "+" and (fast := fast_e164(text)) is not None:
+            return Cleaned(fast)  # already canonical: the common case in operator feeds
         if text.lower().startswith("tel:"):
             text = strip_ws(text[4:])
         if not text:
             return Cleaned(None)
         if _ALLOWED.fullmatch(text) is None:
             return Cleaned(None, NOT_A_PHONE)
-        digits = re.sub(r"[^0-9+]", "", text)
+        digits = _NOT_DIGIT.sub("", text)
         if not digits.strip("+"):
             return Cleaned(None, NOT_A_PHONE)
-        if text[0] == "+" and (fast := fast_e164(text)) is not None:
-            return Cleaned(fast)
         if digits.startswith("00"):
             text = _IDD_00.sub("+", text, count=1)
         elif not digits.startswith("+") and region is None:
