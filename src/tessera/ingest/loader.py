@@ -2,15 +2,18 @@
 
 The flow for a file::
 
-    reader chunks (Arrow, exact row numbers)
-      -> __ingest_raw (temporary; DuckDB spills it beyond its memory limit)
+    reader chunks (Arrow, exact row numbers)      or, for Parquet used as stored,
+      -> __ingest_raw (temporary table;            the engine's own scan of the file
+         DuckDB spills it beyond its memory limit)  (a view named __ingest_raw)
       -> clean, once per file: vectorized types in SQL, the others once per distinct
          raw value in Python, joined back
-      -> __ingest_stage (typed values, first error of each row, raw row for failures)
-    then, in the same transaction:
-      failures          -> quarantine (file, row, column, property, reason, raw row)
-      valid, distinct   -> source table, anti-joined on the full cleaned row so that
-                           re-ingesting or overlapping files never duplicate
+      -> the source table, every row once (a failed row marked by a negative row_no)
+    then, in the same transaction, remove what must not stay:
+      failed rows       -> re-cleaned alone into quarantine (file, row, column,
+                           property, reason, raw row), then deleted
+      rows already held -> deleted (compared on every cleaned value, in the batch's
+                           time range)
+      repeats in file   -> deleted but the first (skipped when row hashes are distinct)
       the batch record  -> ingest_batch
 
 Everything for a file happens in one DuckDB transaction: an error, Ctrl-C or a
