@@ -542,6 +542,13 @@ def _few_distinct(col: pa.ChunkedArray) -> bool:
     return len(sample) < 1_000 or pc.count_distinct(sample).as_py() <= 0.3 * len(sample)
 
 
+def _exceptions_only(c: _Column) -> bool:
+    """Whether the dictionary of a Python-cleaned property lists only the raw values that
+    clean to something else (a different value, or an error): possible for types with no
+    derived columns, and it makes the join nearly free when the input is already clean."""
+    return not c.vtype.derived
+
+
 def _clean_dictionary_python(c: _Column, raw: pa.ChunkedArray) -> pa.Table:
     import pyarrow as pa
 
@@ -556,6 +563,8 @@ def _clean_dictionary_python(c: _Column, raw: pa.ChunkedArray) -> pa.Table:
                 cleaned.error,
                 *(derived.get(d.suffix) for d in c.vtype.derived),
             )
+    if _exceptions_only(c):
+        uniques = [u for u in uniques if cache[u][0] != u or cache[u][1] is not None]
     data: dict[str, Any] = {
         "raw": pa.array(uniques, pa.string()),
         "value": pa.array([cache[u][0] for u in uniques], pa.string()),
@@ -597,6 +606,9 @@ def _compile_clean_sql(
                     f"(SELECT DISTINCT b.{col} AS raw FROM {_RAW} b)) {d} ON b.{col} = {d}.raw"
                 )
             value_sql = f"{d}.value"
+            if by_dict[c.prop] == "python" and _exceptions_only(c):
+                # a raw value not in the dictionary is already clean
+                value_sql = f"CASE WHEN {d}.raw IS NULL THEN b.{col} ELSE {d}.value END"
             if c.vtype.sql_type != "VARCHAR" and by_dict[c.prop] == "python":
                 value_sql = f"CAST({value_sql} AS {c.vtype.sql_type})"
             inner += [
