@@ -90,3 +90,19 @@ def test_names_in_their_own_script(pop: Population) -> None:
 def test_too_few_people_is_refused() -> None:
     with pytest.raises(WorldError, match="at least 20"):
         build_population(build_world(3), 5, seed=1)
+
+
+def test_latin_names_follow_nationality(pop: Population) -> None:
+    from tessera.simulate.population import _LATIN_NAMES
+
+    checked = 0
+    for i in range(pop.size):
+        country = str(pop.person_nationality[i])
+        if country not in _LATIN_NAMES:
+            continue
+        given, family = _LATIN_NAMES[country]
+        first, last = pop.person_name[i].split(" ", 1)
+        assert first in given, (country, pop.person_name[i])
+        assert last in family, (country, pop.person_name[i])
+        checked += 1
+    assert checked > 0.8 * pop.size

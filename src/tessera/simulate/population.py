@@ -61,13 +61,46 @@ _AR_FAMILY = ["Al-Sayed", "Haddad", "Hussein", "Abdullah", "Rahman", "Khalil", "
               "Mansour", "Farouk", "Hashemi", "Karimi", "Tehrani"]  # fmt: skip
 _AR_GIVEN = ["Mohammed", "Ahmed", "Omar", "Youssef", "Khaled", "Fatima", "Aisha", "Layla",
              "Mariam", "Hassan", "Ali", "Reza"]  # fmt: skip
-_WEST_FAMILY = ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner",
-                "Becker", "Smith", "Johnson", "Brown", "Martin", "Bernard", "Rossi",
-                "Garcia", "Kowalski", "Nowak", "Tanaka", "Sato", "Kim", "Park", "Singh",
-                "Silva", "Yilmaz", "Okafor"]  # fmt: skip
-_WEST_GIVEN = ["Anna", "Thomas", "Michael", "Julia", "Stefan", "Katrin", "Peter", "Laura",
-               "James", "Emily", "Pierre", "Marie", "Marco", "Lucia", "Jan", "Ewa",
-               "Hiroshi", "Yuki", "Minho", "Priya", "João", "Mehmet", "Chidi", "Sarah"]  # fmt: skip
+# Other nationalities: (given names, family names) in Latin script.
+_LATIN_NAMES: dict[str, tuple[list[str], list[str]]] = {
+    "DE": (["Anna", "Thomas", "Michael", "Julia", "Stefan", "Katrin", "Peter", "Laura",
+            "Jürgen", "Sabine", "Lukas", "Lena"],
+           ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner",
+            "Becker", "Schulz", "Hoffmann", "Koch", "Richter"]),
+    "GB": (["James", "Emily", "Oliver", "Charlotte", "William", "Sophie", "Harry", "Grace"],
+           ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Davies", "Evans"]),
+    "US": (["Michael", "Jennifer", "David", "Jessica", "Robert", "Ashley", "John", "Sarah"],
+           ["Johnson", "Miller", "Davis", "Garcia", "Rodriguez", "Martinez", "Anderson",
+            "Thomas"]),
+    "FR": (["Pierre", "Marie", "Jean", "Camille", "Louis", "Chloé", "Antoine", "Léa"],
+           ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit",
+            "Durand"]),
+    "IT": (["Marco", "Giulia", "Luca", "Francesca", "Alessandro", "Chiara", "Matteo",
+            "Sara"],
+           ["Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo",
+            "Ricci"]),
+    "ES": (["Javier", "Lucía", "Carlos", "María", "Alejandro", "Carmen", "Pablo", "Elena"],
+           ["García", "Fernández", "González", "Rodríguez", "López", "Martínez",
+            "Sánchez", "Pérez"]),
+    "PL": (["Jan", "Ewa", "Piotr", "Anna", "Krzysztof", "Katarzyna", "Tomasz", "Agnieszka"],
+           ["Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kowalczyk", "Kamiński",
+            "Lewandowski", "Zieliński"]),
+    "JP": (["Hiroshi", "Yuki", "Takashi", "Akiko", "Kenji", "Naoko", "Satoshi", "Emi"],
+           ["Tanaka", "Sato", "Suzuki", "Takahashi", "Watanabe", "Ito", "Yamamoto",
+            "Nakamura"]),
+    "KR": (["Minho", "Jiwoo", "Seojun", "Hana", "Dongwook", "Yuna", "Jihoon", "Soyeon"],
+           ["Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon"]),
+    "IN": (["Priya", "Rahul", "Anjali", "Vikram", "Sunita", "Arjun", "Kavita", "Rohan"],
+           ["Sharma", "Singh", "Patel", "Gupta", "Kumar", "Reddy", "Iyer", "Nair"]),
+    "BR": (["João", "Ana", "Pedro", "Juliana", "Lucas", "Fernanda", "Gabriel", "Beatriz"],
+           ["Silva", "Santos", "Oliveira", "Souza", "Lima", "Pereira", "Costa",
+            "Ferreira"]),
+    "TR": (["Mehmet", "Ayşe", "Mustafa", "Fatma", "Ahmet", "Zeynep", "Emre", "Elif"],
+           ["Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Yıldız", "Aydın", "Öztürk"]),  # noqa: RUF001 - Turkish dotless i is intended
+    "NG": (["Chidi", "Ngozi", "Emeka", "Amaka", "Tunde", "Funmi", "Ibrahim", "Aisha"],
+           ["Okafor", "Adeyemi", "Okonkwo", "Balogun", "Eze", "Bello", "Nwosu",
+            "Abubakar"]),
+}  # fmt: skip
 
 TIE_TYPES = ("family", "colleague", "friend", "acquaintance")
 
@@ -296,7 +329,7 @@ def _names(
     names: list[str] = []
     latin: list[str] = []
     for i in range(n):
-        tradition = TRADITION.get(str(nationality[i]), "western")
+        tradition = TRADITION.get(str(nationality[i]), "latin")
         f = int(family_seed[household[i]])
         if tradition == "chinese":
             fam = _CN_FAMILY[f % len(_CN_FAMILY)]
@@ -309,7 +342,8 @@ def _names(
         elif tradition == "arabic":
             family, given = _AR_FAMILY[f % len(_AR_FAMILY)], _AR_GIVEN
         else:
-            family, given = _WEST_FAMILY[f % len(_WEST_FAMILY)], _WEST_GIVEN
+            given, families = _LATIN_NAMES.get(str(nationality[i]), _LATIN_NAMES["DE"])
+            family = families[f % len(families)]
         full = f"{given[int(rng.integers(len(given)))]} {family}"
         names.append(full)
         latin.append(full)
