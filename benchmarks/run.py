@@ -159,12 +159,16 @@ def write_mapping(path: Path, fmt: str) -> Path:
     return path
 
 
+def _child_env() -> dict[str, str]:
+    """The environment for measured children: as installed Python normally runs, with
+    cached bytecode (some sandboxes set PYTHONDONTWRITEBYTECODE, which recompiles every
+    module in every process)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_child(ws: Path, mapping: Path, data: Path) -> tuple[dict[str, float], float]:
     args = [sys.executable, "-c", CHILD, str(ws), str(mapping), str(data)]
-    # As installed Python normally runs: with cached bytecode. (Some sandboxes set
-    # PYTHONDONTWRITEBYTECODE, which recompiles every module in every process.)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_child_env())
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     out = proc.stdout.read().decode() if proc.stdout else ""
@@ -225,7 +229,7 @@ def bench_help(repeats: int = 7) -> Figure:
     exe = Path(sys.executable).with_name("tessera")
     cmd = [str(exe), "--help"] if exe.exists() else [sys.executable, "-m", "tessera", "--help"]
     times = []
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = _child_env()
     subprocess.run(cmd, check=True, capture_output=True, env=env)  # writes the bytecode cache
     for _ in range(repeats):
         t0 = time.perf_counter()

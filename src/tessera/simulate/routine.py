@@ -11,7 +11,8 @@ bind their participants:
   homes and workplaces, at varying times, arriving separately; some leave a phone at
   home or switch it off for them.
 
-Stays are whole building visits (``building`` -1: outside the district). The gaps
+Stays are whole building visits (``building`` -1: outside the district), each with an
+activity: home, work, lunch, gym, social, outing, visit, meeting or away. The gaps
 between consecutive stays are the trips that the movement model fills in. Times are
 planned in local time (Europe/Berlin) and stored as UTC epoch seconds.
 """
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
 
 LOCAL = ZoneInfo("Europe/Berlin")
 OUTSIDE = -1
-ACTIVITIES = (
-    "home", "work", "lunch", "gym", "social", "outing", "visit", "meeting", "away",
-)  # fmt: skip
 
 WORKS_WEEKENDS = {"service_worker": 0.5, "driver": 0.3}  # share with weekend shifts
 

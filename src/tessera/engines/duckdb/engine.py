@@ -185,9 +185,6 @@ class DuckDBEngine(Engine):
         finally:
             self._in_transaction = False
 
-    def checkpoint(self) -> None:
-        self._con.execute("CHECKPOINT")
-
     def close(self) -> None:
         self._con.close()
 
