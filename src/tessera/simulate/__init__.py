@@ -1,9 +1,12 @@
-"""The synthetic city: a district whose hidden truth is known (work in progress).
+"""The synthetic city: a district whose hidden truth is known.
 
-So far: the district's layout (:func:`build_world`), its people, organisations and
-social ties (:func:`build_population`), and their routines and meetings
-(:func:`build_schedule`). Movement, vehicles and phones, sensors, registries and the
-truth files come next (issue 3).
+``simulate(OUT, persons=..., days=..., seed=...)`` (and ``tessera simulate``) writes the
+feeds an operator would receive, their mappings, the truth and a manifest; see
+docs/simulation.md. The parts are usable on their own: the layout
+(:func:`build_world`), people and ties (:func:`build_population`), their days
+(:func:`build_schedule`, or a :class:`~tessera.simulate.routine.Planner` for blocks of
+people), phones and vehicles (``assets``), trips (``movement``), sensors
+(``sensors``), communications (``comms``) and registries (``registries``).
 """
 
 from tessera.simulate.population import Population, build_population

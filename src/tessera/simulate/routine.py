@@ -12,7 +12,7 @@ bind their participants:
   home or switch it off for them.
 
 Stays are whole building visits (``building`` -1: outside the district), each with an
-activity: home, work, lunch, gym, social, outing, visit, meeting or away. The gaps
+activity: home, work, lunch, errand, gym, social, outing, visit, meeting or away. The gaps
 between consecutive stays are the trips that the movement model fills in. Times are
 planned in local time (Europe/Berlin) and stored as UTC epoch seconds.
 """
@@ -104,28 +104,64 @@ class _Person:
     outing_places: tuple[int, ...]
 
 
+class Planner:
+    """The parts of a schedule shared by everyone (profiles, absences, meetings), ready
+    to plan the days of any block of people. Each person's days draw from their own
+    random stream, so a block's stays are the same whichever blocks are planned."""
+
+    def __init__(self, world: World, pop: Population, start: dt.date, days: int, seed: int) -> None:
+        if days < 1:
+            raise WorldError(f"days must be at least 1, got {days}")
+        self.pop, self.start, self.days, self.seed = pop, start, days, seed
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+        self.people = _profiles(world, pop, rng)
+        self.away = _absences(pop, days, rng)
+        self.meetings = _meetings(world, pop, self.people, days, self.away, rng)
+        self.booked: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
+        for m, (day, b, s, e, _discreet, who) in enumerate(self.meetings):
+            for p in who:
+                self.booked.setdefault((p, day), []).append((s, e, b, m))
+        self.phone_left: set[tuple[int, int]] = set()
+        for m, (_d, _b, _s, _e, discreet, who) in enumerate(self.meetings):
+            if discreet:
+                for p in who:
+                    if rng.random() < 0.35:
+                        self.phone_left.add((p, m))
+        self.neighbours = _neighbours(pop)
+        self.midnights = [
+            int(dt.datetime.combine(start + dt.timedelta(days=d), dt.time(), LOCAL).timestamp())
+            for d in range(days + 1)
+        ]
+
+    def schedule(self, persons: range | None = None) -> Schedule:
+        """Stays of ``persons`` (default: everyone) and all meetings."""
+        persons = range(self.pop.size) if persons is None else persons
+        plans: list[tuple[int, list[list[tuple[int, int, int, str]]]]] = []
+        for p in persons:
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, 2, 1, p]))
+            plans.append(
+                (
+                    p,
+                    [
+                        _day(
+                            self.people[p],
+                            self.start + dt.timedelta(days=day),
+                            self.away[p, day],
+                            self.booked.get((p, day), []),
+                            self.neighbours[p],
+                            self.pop,
+                            rng,
+                        )
+                        for day in range(self.days)
+                    ],
+                )
+            )
+        return _assemble(plans, self.meetings, self.midnights, self.phone_left)
+
+
 def build_schedule(world: World, pop: Population, start: dt.date, days: int, seed: int) -> Schedule:
     """Plan ``days`` days from ``start`` for everyone in ``pop``."""
-    if days < 1:
-        raise WorldError(f"days must be at least 1, got {days}")
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
-    people = _profiles(world, pop, rng)
-    away = _absences(pop, days, rng)
-    plans: list[dict[int, list[tuple[int, int, int, str]]]] = [{} for _ in range(pop.size)]
-    meetings = _meetings(world, pop, people, days, away, rng)
-    # a person's meetings by day (minutes, local), to build the day around them
-    neighbours = _neighbours(pop)
-    booked: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
-    for m, (day, b, s, e, _discreet, who) in enumerate(meetings):
-        for p in who:
-            booked.setdefault((p, day), []).append((s, e, b, m))
-    for p in range(pop.size):
-        for day in range(days):
-            plans[p][day] = _day(
-                people[p], start + dt.timedelta(days=day), away[p, day],
-                booked.get((p, day), []), neighbours[p], pop, rng,
-            )  # fmt: skip
-    return _assemble(plans, meetings, start, days, rng, pop)
+    return Planner(world, pop, start, days, seed).schedule()
 
 
 def _neighbours(pop: Population) -> list[np.ndarray]:
@@ -140,20 +176,33 @@ def _profiles(world: World, pop: Population, rng: np.random.Generator) -> list[_
     kind = world.building_kind
     xy = world.building_xy
 
-    def near(point: np.ndarray, kinds: tuple[str, ...], k: int) -> np.ndarray:
-        pool = np.flatnonzero(np.isin(kind, kinds))
-        d = np.hypot(*(xy[pool] - point).T)
-        return pool[np.argsort(d)[:k]]
+    wanted: tuple[tuple[str, ...], ...] = (
+        ("gym",),
+        ("restaurant", "cafe"),
+        ("cafe", "park", "restaurant"),
+    )
+    pools = {kinds: np.flatnonzero(np.isin(kind, kinds)) for kinds in wanted}
+    memo: dict[tuple[int, tuple[str, ...], int], np.ndarray] = {}
+
+    def near(building: int, kinds: tuple[str, ...], k: int) -> np.ndarray:
+        """The ``k`` buildings of ``kinds`` nearest to ``building`` (memoised: many
+        people share a building)."""
+        key = (building, kinds, k)
+        if key not in memo:
+            pool = pools[kinds]
+            d = np.hypot(*(xy[pool] - xy[building]).T)
+            memo[key] = pool[np.argsort(d, kind="stable")[:k]]
+        return memo[key]
 
     out = []
     for p in range(pop.size):
         home = int(pop.person_home[p])
         work = int(pop.person_work[p])
-        anchor = xy[work] if work >= 0 else xy[home]
+        anchor = work if work >= 0 else home
         role = str(pop.person_role[p])
         start = {"student": 480, "service_worker": 600, "driver": 450}.get(role, 510)
         length = {"student": 390, "service_worker": 480, "local_resident": 480}.get(role, 540)
-        gym_pool = near(xy[home], ("gym",), 3)
+        gym_pool = near(home, ("gym",), 3)
         has_gym = rng.random() < 0.3
         out.append(
             _Person(
@@ -169,9 +218,7 @@ def _profiles(world: World, pop: Population, rng: np.random.Generator) -> list[_
                 else frozenset(),
                 lunch_place=int(rng.choice(near(anchor, ("restaurant", "cafe"), 6))),
                 lunch_out=0.0 if work < 0 else float(rng.uniform(0.1, 0.6)),
-                outing_places=tuple(
-                    int(b) for b in near(xy[home], ("cafe", "park", "restaurant"), 8)
-                ),
+                outing_places=tuple(int(b) for b in near(home, ("cafe", "park", "restaurant"), 8)),
             )
         )
     return out
@@ -219,7 +266,7 @@ def _meetings(
             mid = (xy[people[a].home] + xy[people[b].home]) / 2
             place = int(venues[np.argmin(np.hypot(*(xy[venues] - mid).T))])
             s = int(rng.integers(18 * 60 + 30, 20 * 60 + 30))
-            e = s + int(rng.integers(75, 180))
+            e = s + _minutes(rng, 80, 0.45, 30, 240)
             out.append((day, place, s, e, False, [a, b]))
             busy.update({(a, day), (b, day)})
     # discreet: a few pairs across nationalities, embassy people among them
@@ -292,11 +339,17 @@ def _day(
         if lunch:
             ls = 12 * 60 + int(rng.integers(0, 45))
             plan.append((arrive, ls, me.work, "work"))
-            plan.append((ls + 8, ls + 50, me.lunch_place, "lunch"))
-            plan.append((ls + 58, end, me.work, "work"))
+            back = ls + 8 + _minutes(rng, 35, 0.35, 15, 75)
+            plan.append((ls + 8, back, me.lunch_place, "lunch"))
+            plan.append((back + 8, end, me.work, "work"))
         else:
             plan.append((arrive, end, me.work, "work"))
         t = end + int(rng.integers(15, 45))
+        if rng.random() < 0.3:  # a short stop on the way home
+            s = t + int(rng.integers(5, 15))
+            e = s + _minutes(rng, 12, 0.6, 4, 45)
+            plan.append((s, e, int(rng.choice(me.outing_places)), "errand"))
+            t = e + int(rng.integers(10, 25))
     else:
         out_at = 10 * 60 + int(rng.integers(0, 240))
         plan.append((0, out_at, me.home, "home"))
@@ -306,7 +359,7 @@ def _day(
             if len(friends) and rng.random() < 0.25:  # visit someone at home
                 place, kind = int(pop.person_home[int(rng.choice(friends))]), "visit"
             s = out_at + int(rng.integers(15, 40))
-            e = s + int(rng.integers(60, 200))
+            e = s + _minutes(rng, 50 if kind == "outing" else 90, 0.7, 10, 300)
             plan.append((s, e, place, kind))
             t = e + int(rng.integers(15, 40))
         else:
@@ -320,7 +373,7 @@ def _day(
         t = e + int(rng.integers(10, 30))
     elif rng.random() < 0.08:
         s = max(t + 20, 19 * 60 + int(rng.integers(0, 60)))
-        e = s + int(rng.integers(60, 150))
+        e = s + _minutes(rng, 70, 0.5, 25, 200)
         plan.append((t, s - 15, me.home, "home"))
         plan.append((s, e, me.lunch_place, "social"))
         t = e + int(rng.integers(10, 30))
@@ -328,6 +381,11 @@ def _day(
     for s, e, b, _m in sorted(booked):  # meetings bind: everything else yields to them
         plan = _carve(plan, s, e, b, me.home, rng)
     return _tidy(plan)
+
+
+def _minutes(rng: np.random.Generator, median: float, sigma: float, lo: int, hi: int) -> int:
+    """A log-normal duration in minutes, clipped to [lo, hi]."""
+    return int(np.clip(rng.lognormal(np.log(median), sigma), lo, hi))
 
 
 def _carve(
@@ -379,18 +437,11 @@ def _tidy(plan: list[tuple[int, int, int, str]]) -> list[tuple[int, int, int, st
 
 
 def _assemble(
-    plans: list[dict[int, list[tuple[int, int, int, str]]]],
+    plans: list[tuple[int, list[list[tuple[int, int, int, str]]]]],
     meetings: list[tuple[int, int, int, int, bool, list[int]]],
-    start: dt.date,
-    days: int,
-    rng: np.random.Generator,
-    pop: Population,
+    midnights: list[int],
+    phone_left: set[tuple[int, int]],
 ) -> Schedule:
-    midnights = [
-        int(dt.datetime.combine(start + dt.timedelta(days=d), dt.time(), LOCAL).timestamp())
-        for d in range(days + 1)
-    ]
-
     def at(day: int, minute: int) -> int:
         # minutes within a local day; the day's length follows DST changes
         length = midnights[day + 1] - midnights[day]
@@ -401,9 +452,9 @@ def _assemble(
     s_utc: list[int] = []
     e_utc: list[int] = []
     activity: list[str] = []
-    for p, by_day in enumerate(plans):
-        for day in range(days):
-            for s, e, b, kind in by_day[day]:
+    for p, by_day in plans:
+        for day, plan in enumerate(by_day):
+            for s, e, b, kind in plan:
                 s_at, e_at = at(day, s), at(day, e)
                 # a stay continuing across midnight at the same place is one stay
                 if (
@@ -420,12 +471,6 @@ def _assemble(
                 s_utc.append(s_at)
                 e_utc.append(e_at)
                 activity.append(kind)
-    phone_left: set[tuple[int, int]] = set()
-    for m, (_d, _b, _s, _e, discreet, who) in enumerate(meetings):
-        if discreet:
-            for p in who:
-                if rng.random() < 0.35:
-                    phone_left.add((p, m))
     return Schedule(
         np.array(person, dtype=np.int64),
         np.array(building, dtype=np.int64),
