@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from tessera.cli import app
@@ -89,13 +90,17 @@ def test_help_and_version_in_a_real_process() -> None:
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
     ws = tmp_path / "demo-ws"
-    r = runner.invoke(app, ["demo", "--workspace", str(ws)])
+    args = ["demo", "--workspace", str(ws), "--persons", "150", "--days", "2"]
+    r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
+    assert "quarantine" in r.output  # the evaluation table
     st = json.loads(runner.invoke(app, ["status", str(ws), "--json"]).output)
-    assert len(st["batches"]) == 8
+    mappings = list((tmp_path / "demo-ws-data" / "mappings").glob("*.yaml"))
+    assert len(st["batches"]) == len(mappings) >= 16
     for b in st["batches"]:
         assert b["read"] == b["loaded"] + b["quarantined"]
-    assert st["quarantined"] >= 5  # the sample's deliberate bad rows
+    planted = pq.read_table(tmp_path / "demo-ws-data" / "truth" / "planted_errors.parquet")
+    assert st["quarantined"] == planted.num_rows > 0  # exactly the planted bad rows
     for table in (
         "obs_device_event",
         "obs_plate_read",
@@ -104,9 +109,17 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         "reg_person",
         "reg_subscription",
         "reg_vehicle",
+        "reg_organisation",
+        "reg_address",
         "sensor",
         "identifier",
     ):
         assert st["tables"][table] > 0, table
-    again = runner.invoke(app, ["demo", "--workspace", str(ws)])  # re-runnable
+    metrics = json.loads(
+        runner.invoke(
+            app, ["evaluate", str(ws), "--truth", str(tmp_path / "demo-ws-data"), "--json"]
+        ).stdout
+    )
+    assert metrics["ingest.quarantine.recall"] == 1.0
+    again = runner.invoke(app, args)  # re-runnable
     assert again.exit_code == 0, again.output

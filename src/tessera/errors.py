@@ -12,7 +12,9 @@ traceback::
     │   └── SourceFileError   the file itself is unreadable, empty, truncated, ...
     ├── EngineError           an engine failed to run a step
     │   └── UnsupportedOperation   the engine lacks a capability (declared as data)
-    └── StageError            a pipeline stage is misdeclared or failed
+    ├── StageError            a pipeline stage is misdeclared or failed
+    └── EvaluationError       scoring a workspace against a simulator's truth failed
+        └── TruthError        the truth folder, or a file or column in it, is missing or unreadable
 """
 
 from __future__ import annotations
@@ -52,3 +54,11 @@ class UnsupportedOperation(EngineError):
 
 class StageError(TesseraError):
     """A pipeline stage is misdeclared or failed."""
+
+
+class EvaluationError(TesseraError):
+    """Scoring a workspace against a simulator's truth failed (a metric provider misbehaved)."""
+
+
+class TruthError(EvaluationError):
+    """The truth folder, or a file or column in it, is missing or unreadable."""

@@ -292,17 +292,84 @@ def model(
 
 
 @app.command()
+def simulate(
+    out: Annotated[Path, typer.Argument(help="Output folder (new or empty).", show_default=False)],
+    tier: Annotated[
+        str | None,
+        typer.Option(
+            help="small (2,000 people, 14 days), district (20,000, 30), city (200,000, 30)."
+        ),
+    ] = None,
+    persons: Annotated[int | None, typer.Option(help="People, instead of a tier.")] = None,
+    days: Annotated[int | None, typer.Option(help="Days, instead of a tier.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 1,
+) -> None:
+    """Write a synthetic district: source feeds, their mappings, the hidden truth and a manifest."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tessera.errors import TesseraError
+    from tessera.simulate.output import TIERS
+    from tessera.simulate.output import simulate as run_simulation
+
+    if tier is not None and (persons is not None or days is not None):
+        _fail(ValueError("give either --tier or --persons/--days, not both"))
+    if tier is None and (persons is None or days is None):
+        if persons is None and days is None:
+            tier = "small"
+        else:
+            _fail(ValueError("--persons and --days go together"))
+    if tier is not None:
+        if tier not in TIERS:
+            _fail(ValueError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}"))
+        persons, days = TIERS[tier]
+    if persons is None or days is None:  # unreachable: the branches above set both
+        raise typer.Exit(2)
+    console = _console()
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("simulating", total=None)
+
+            def report(stage: str, done: int, total: int) -> None:
+                bar.update(task, total=total, completed=done, description=stage)
+
+            manifest = run_simulation(
+                out, persons=persons, days=days, seed=seed, tier=tier, progress=report
+            )
+    except TesseraError as exc:
+        _fail(exc)
+    sources = {k: v for k, v in manifest["files"].items() if k.startswith("sources/")}
+    rows = sum(v["rows"] or 0 for v in sources.values())
+    console.print(
+        f"Wrote {len(sources)} source files ({rows:,} rows) with their mappings and the truth "
+        f"to [bold]{out}[/]. Load one with:\n"
+        f"  tessera ingest WS --mapping {out}/mappings/<source>.yaml"
+    )
+
+
+@app.command()
 def demo(
     workspace: Annotated[
         Path, typer.Option("--workspace", "-w", help="Where to build the demo workspace.")
     ] = Path("demo-workspace"),
-    seed: Annotated[int, typer.Option(help="Random seed of the sample data.")] = 7,
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic district.")] = 7,
+    persons: Annotated[int, typer.Option(help="People in the synthetic district.")] = 1_000,
+    days: Annotated[int, typer.Option(help="Days simulated.")] = 7,
 ) -> None:
-    """Create a workspace, load sample feeds of every source kind, build, and show status."""
+    """Simulate a district, load every feed, build, and score the result against the truth."""
     import shutil
 
-    from tessera.demo import write_sample
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from tessera.errors import TesseraError
+    from tessera.evaluate import Truth
+    from tessera.evaluate import evaluate as run_evaluation
+    from tessera.simulate.output import simulate as run_simulation
     from tessera.workspace import Workspace
 
     console = _console()
@@ -318,26 +385,93 @@ def demo(
                 )
             shutil.rmtree(folder)
     console.rule("Tessera demo")
-    console.print(f"Writing sample feeds to [bold]{data_dir}[/] (seed {seed}) ...")
-    mappings = write_sample(data_dir, seed=seed)
+    console.print(
+        f"Simulating {persons:,} people over {days} days into [bold]{data_dir}[/] (seed {seed})"
+    )
     try:
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            console=console,
+        ) as bar:  # fmt: skip
+            task = bar.add_task("simulating", total=None)
+
+            def report(stage: str, done: int, total: int) -> None:
+                bar.update(task, total=total, completed=done, description=stage)
+
+            run_simulation(data_dir, persons=persons, days=days, seed=seed, progress=report)
+        (data_dir / "DEMO").write_text("made by `tessera demo`; safe to delete\n")
+        mappings = sorted((data_dir / "mappings").glob("*.yaml"))
         with Workspace.init(workspace) as ws:
             with _RichProgress(console) as progress:
                 results = [r for m in mappings for r in ws.ingest(m, progress=progress)]
             _print_results(console, results)
-            stage_results = ws.build()
-            for r in stage_results:
+            for r in ws.build():
                 outs = ", ".join(f"{k} ({v:,} rows)" for k, v in r.outputs.items())
                 console.print(f"stage {r.stage}: {outs} in {r.duration_s:.2f}s")
             _print_status(ws.status())
+        with Workspace.open(workspace, read_only=True) as ws:
+            _print_metrics(run_evaluation(ws, Truth(data_dir)).metrics)
     except TesseraError as exc:
         _fail(exc)
     console.print(
-        f"\nWorkspace ready at [bold]{workspace}[/]. Try:\n"
-        f"  tessera status {workspace}\n"
-        f"  tessera ingest {workspace} --mapping {data_dir}/mappings/plate_reads.yaml  "
+        f"\nWorkspace ready at [bold]{workspace}[/]; the hidden truth is in {data_dir}/truth. "
+        f"Try:\n  tessera status {workspace}\n"
+        f"  tessera evaluate {workspace} --truth {data_dir}/truth\n"
+        f"  tessera ingest {workspace} --mapping {data_dir}/mappings/city_anpr.yaml  "
         "(re-ingest: adds nothing)"
     )
+
+
+@app.command()
+def evaluate(
+    workspace: WorkspaceArg,
+    truth: Annotated[
+        Path,
+        typer.Option("--truth", "-t", help="The simulator's truth folder (OUT/truth), or OUT."),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object: metric name -> number.")
+    ] = False,
+) -> None:
+    """Score a built workspace against a simulator's truth (see docs/evaluation.md)."""
+    from tessera.errors import TesseraError
+    from tessera.evaluate import Truth
+    from tessera.evaluate import evaluate as run_evaluation
+    from tessera.workspace import Workspace
+
+    try:
+        truth_folder = Truth(truth)
+        with Workspace.open(workspace, read_only=True) as ws:
+            result = run_evaluation(ws, truth_folder)
+    except TesseraError as exc:
+        _fail(exc)
+    errors = _console(stderr=True)
+    for name, reason in result.skipped.items():
+        errors.print(f"skipped {name}: {reason}", markup=False, soft_wrap=True)
+    if as_json:
+        typer.echo(json.dumps(result.metrics, indent=2))
+        return
+    _print_metrics(result.metrics)
+
+
+def _print_metrics(metrics: dict[str, float]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Evaluation", title_justify="left")
+    table.add_column("stage")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    previous = None
+    for name, value in metrics.items():
+        group, _, rest = name.partition(".")
+        if previous is not None and group != previous:
+            table.add_section()
+        shown = f"{value:,.0f}" if value.is_integer() and abs(value) >= 1 else f"{value:.4f}"
+        table.add_row(group if group != previous else "", rest, shown)
+        previous = group
+    if not metrics:
+        table.add_row("", "(no metrics: every provider was skipped)", "")
+    _console().print(table)
 
 
 def main() -> None:
