@@ -239,6 +239,50 @@ def bench_help(repeats: int = 7) -> Figure:
     return Figure("tessera --help (median of 7)", 0, med, 0.0, 0.0, "< 0.5 s", 0.5 / med)
 
 
+# tier -> (wall-time target in seconds or None, peak-memory target in MiB or None)
+SIMULATE_TARGETS: dict[str, tuple[float | None, float | None]] = {
+    "small": (30.0, None),
+    "district": (600.0, None),
+    "city": (None, 8 * 1024.0),
+}
+
+
+def bench_simulate(out: Path, tier: str) -> Figure:
+    """``tessera simulate OUT --tier TIER`` in a child process: wall time, peak memory and
+    the rows written, against the tier's target."""
+    import shutil
+
+    target_dir = out / f"sim_{tier}"
+    if target_dir.exists():
+        shutil.rmtree(target_dir)
+    cmd = [sys.executable, "-m", "tessera", "simulate", str(target_dir), "--tier", tier]
+    print(f"  simulating the {tier} tier ...", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_child_env()
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"simulate {tier} failed:\n{err}")
+    rss = usage.ru_maxrss / 1024
+    manifest = json.loads((target_dir / "manifest.json").read_text())
+    rows = sum(v["rows"] or 0 for k, v in manifest["files"].items() if k.startswith("sources/"))
+    shutil.rmtree(target_dir)
+    time_target, memory_target = SIMULATE_TARGETS[tier]
+    if time_target is not None:
+        target, ratio = f"< {time_target:,.0f} s", time_target / seconds
+    else:
+        assert memory_target is not None
+        target, ratio = f"< {memory_target:,.0f} MiB", memory_target / rss
+    return Figure(
+        f"simulate {tier} (source rows)", rows, seconds, rows / seconds, rss, target, ratio
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -254,6 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--repeat", type=int, default=3, help="runs of each throughput figure (median reported)"
+    )
+    ap.add_argument(
+        "--simulate",
+        action="append",
+        default=[],
+        choices=sorted(SIMULATE_TARGETS),
+        help="also time `tessera simulate --tier T` (repeatable)",
     )
     ap.add_argument("--quick", action="store_true", help="small sizes (checks the runner)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -298,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
                 memory_target_mib=2048,
             )
         )
+        print(figures[-1].line(), flush=True)
+    for tier in args.simulate:
+        figures.append(bench_simulate(args.out, tier))
         print(figures[-1].line(), flush=True)
     print()
     print("\n".join(f.line() for f in figures))

@@ -242,8 +242,8 @@ class MovementModel:
         mode = self._choose_modes(person, day, euclid, b_from, b_to, rng)
         # the metro is too far from either end: a bus along the streets instead
         stations = w.station_node
-        to_metro = self.router.dist_m[o_node][:, stations].min(axis=1)
-        to_metro += self.router.dist_m[d_node][:, stations].min(axis=1)
+        nearest = self.router.dist_m[:, stations].min(axis=1)  # per node, to any station
+        to_metro = nearest[o_node] + nearest[d_node]
         mode[(mode == "metro") & (to_metro > BUS_WALK_M)] = "bus"
         # metro users leaving the district ride to their terminal instead of an exit
         out_metro = (mode == "metro") & ((b_from == OUTSIDE) | (b_to == OUTSIDE))
@@ -377,8 +377,9 @@ class MovementModel:
         metro = np.flatnonzero(mode == "metro")
         if len(metro):
             stations = w.station_node
-            walk_to = r.dist_m[o_node[metro]][:, stations]
-            walk_from = r.dist_m[d_node[metro]][:, stations]
+            to_station = r.dist_m[:, stations]  # (nodes, stations), small
+            walk_to = to_station[o_node[metro]]
+            walk_from = to_station[d_node[metro]]
             s_on = walk_to.argmin(axis=1)
             s_off = walk_from.argmin(axis=1)
             speed = np.full(len(metro), FOOT_MS)

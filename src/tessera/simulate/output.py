@@ -153,7 +153,7 @@ def simulate(
     movement_model = MovementModel(world, assets, start, days, seed)
     sensors = SensorModel(world, assets, pop.person_home, seed)
     advance("sensors")
-    src, truth = out / "sources", out / "truth"
+    truth = out / "truth"
     sector_ids, camera_ids = _sensor_ids(world)
     streams = _Streams(out, sector_ids, camera_ids, assets, world, seed)
     # communication ends, by the owner of the device, for the events at both ends
@@ -200,7 +200,7 @@ def simulate(
     advance("truth")
     # static truth
     write_table(truth / "buildings.parquet", world.buildings_table())
-    write_table(truth / "sensors.parquet", _true_sensors(world, sector_ids, camera_ids))
+    write_table(truth / "sensors.parquet", world.sensors_table())
     write_table(truth / "persons.parquet", pop.persons_table())
     write_table(truth / "organisations.parquet", pop.organisations_table())
     write_table(truth / "ties.parquet", pop.ties_table())
@@ -244,7 +244,6 @@ def simulate(
     manifest["files"] = files
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     advance("done")
-    _ = src
     return manifest
 
 
@@ -483,11 +482,6 @@ def _sensor_ids(world: Any) -> tuple[list[str], list[str]]:
     sectors = [f"C{s:04d}-{i % 3 + 1}" for i, s in enumerate(world.sector_site.tolist())]
     cameras = [f"CAM{i:04d}" for i in range(len(world.camera_node))]
     return sectors, cameras
-
-
-def _true_sensors(world: Any, sector_ids: list[str], camera_ids: list[str]) -> pa.Table:
-    table = world.sensors_table()
-    return table
 
 
 def _sensor_feeds(world: Any, sector_ids: list[str], camera_ids: list[str]) -> list[Feed]:

@@ -261,7 +261,8 @@ class SensorModel:
     ) -> np.ndarray:
         s, a, w = movement.stays, self.assets, self.world
         primary = a.device_role[device] == "primary"
-        for p, m in sorted(s.phone_left):
+        here = set(np.unique(person).tolist())  # only this block's people
+        for p, m in sorted(pm for pm in s.phone_left if pm[0] in here):
             hit = primary & (person == p)
             if not hit.any():
                 continue
