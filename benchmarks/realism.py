@@ -3,6 +3,11 @@
     python3 -m uv run --group docs python benchmarks/realism.py OUT          # table + plots
     python3 -m uv run --group docs python benchmarks/realism.py OUT --json realism.json
     python benchmarks/realism.py --plots ''      # real data only (no OUT), no plots
+    python3 -m uv run --group docs python benchmarks/realism.py OUT --update-doc docs/simulation.md
+
+``--update-doc DOC`` rewrites the block between ``<!-- realism:begin -->`` and
+``<!-- realism:end -->`` in DOC with the tables and plot links (``--markdown FILE`` writes
+the same block to FILE, ``-`` for stdout); the prose around the block is hand-written.
 
 OUT is a ``tessera simulate`` output folder (see docs/simulation.md, "What is written").
 Without OUT only the real-data side is computed and the simulator column reads TODO-SIM.
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -41,6 +47,36 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data"
 DEFAULT_PLOTS = ROOT / "docs" / "img" / "simulation"
 DATASETS = ("geolife_dev", "copenhagen_cns", "sociopatterns_workplace")
 MIN_PLACE_S = 3600.0  # a "significant place": at least one hour in total over the period
+BEGIN, END = "<!-- realism:begin -->", "<!-- realism:end -->"
+# The generated block: per Row.section, a heading and its plots (file, alt text).
+GROUPS = (
+    (
+        "GeoLife",
+        "GeoLife: dwell times and trips",
+        (
+            ("dwell_times.svg", "Dwell times, GeoLife vs simulator"),
+            ("trips.svg", "Trips, GeoLife vs simulator"),
+        ),
+    ),
+    (
+        "CNS",
+        "Copenhagen Networks Study: calls, SMS and inter-event times",
+        (
+            ("ties.svg", "Calls and SMS per tie, CNS vs simulator"),
+            ("inter_event_times.svg", "Inter-event times of phone activity"),
+        ),
+    ),
+    (
+        "SocioPatterns",
+        "SocioPatterns workplace: face-to-face contacts",
+        (("contacts.svg", "Contact durations, SocioPatterns vs simulator"),),
+    ),
+    (
+        "Published",
+        "Mobility against published figures",
+        (("mobility.svg", "Mobility vs published figures"),),
+    ),
+)
 
 FloatArray = rd.FloatArray
 
@@ -77,6 +113,7 @@ class Sim:
     places_mu: float = math.nan
     persons: int = 0
     days: float = 0.0
+    manifest: dict[str, Any] = field(default_factory=dict)
 
 
 def load_real(data: Path) -> Real:
@@ -260,6 +297,7 @@ def load_sim(out: Path, *, with_feeds: bool = True) -> Sim:
         places_mu=places_mu,
         persons=int(pid.size),
         days=(float(e.max()) - float(s.min())) / rd.DAY_S if s.size else 0.0,
+        manifest=json.loads((out / "manifest.json").read_text(encoding="utf-8")),
     )
 
 
@@ -564,6 +602,36 @@ def detail_table(sim: Sim) -> str:
     return "\n".join(lines)
 
 
+def doc_block(table: list[Row], sim: Sim | None, plots: str) -> str:
+    """The generated part of docs/simulation.md: the run, then per source its table and
+    plots (``plots``: the plot folder as the document links it)."""
+    if sim is None:
+        run = "Simulator: TODO-SIM (no output folder given)."
+    else:
+        m = sim.manifest
+        flags = [f"--{k} {m[k]}" for k in ("tier", "seed") if k in m]
+        cmd = " ".join(["tessera simulate OUT", *flags])
+        people, days = m.get("persons", sim.persons), m.get("days", round(sim.days, 1))
+        run = f"Simulator: `{cmd}` ({people:,} people, {days:g} days)."
+    parts = [run + " Each cell gives the median, p10 to p90 in brackets, and the mean."]
+    for section, title, images in GROUPS:
+        parts += [f"#### {title}", markdown_table([r for r in table if r.section == section])]
+        if section == "GeoLife" and sim is not None:
+            parts += ["Simulated dwell time by activity:", detail_table(sim)]
+        parts += [f"![{alt}]({plots}/{name})" for name, alt in images]
+    return "\n\n".join(parts) + "\n"
+
+
+def update_doc(path: Path, block: str) -> None:
+    """Replace what lies between the BEGIN and END markers of ``path`` with ``block``."""
+    text = path.read_text(encoding="utf-8")
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        raise RealismError(f"{path} needs one {BEGIN} line followed by one {END} line")
+    head, rest = text.split(BEGIN)
+    tail = rest.split(END)[1]
+    path.write_text(f"{head}{BEGIN}\n\n{block}\n{END}{tail}", encoding="utf-8")
+
+
 # -- plots -----------------------------------------------------------------------------
 
 
@@ -803,6 +871,17 @@ def main(argv: list[str] | None = None) -> int:
         help="also write the figures as JSON (to FILE, or stdout)",
     )
     parser.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="write the doc's tables and plot links to FILE ('-' for stdout)",
+    )
+    parser.add_argument(
+        "--update-doc",
+        type=Path,
+        metavar="DOC",
+        help=f"rewrite the block between {BEGIN} and {END} in DOC",
+    )
+    parser.add_argument(
         "--no-feeds",
         action="store_true",
         help="skip ingesting the communications and device-event feeds",
@@ -825,6 +904,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.plots:
         for path in plot_all(real, sim, Path(args.plots)):
             print(f"wrote {path}", file=sys.stderr)
+
+    def block_for(doc: Path) -> str:
+        """The doc block with plot links relative to the folder of ``doc``."""
+        plots = Path(args.plots or DEFAULT_PLOTS).resolve()
+        rel = Path(os.path.relpath(plots, doc.resolve().parent)).as_posix()
+        return doc_block(table, sim, rel)
+
+    if args.markdown == "-":
+        print(block_for(ROOT / "docs" / "simulation.md"), end="")
+    elif args.markdown:
+        Path(args.markdown).write_text(block_for(Path(args.markdown)), encoding="utf-8")
+    if args.update_doc:
+        try:
+            update_doc(args.update_doc, block_for(args.update_doc))
+        except (RealismError, OSError) as exc:
+            print(f"realism: {exc}", file=sys.stderr)
+            return 2
     if args.json:
         text = json.dumps(as_json(table, real, sim), indent=2)
         if args.json == "-":

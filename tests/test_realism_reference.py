@@ -387,6 +387,55 @@ def test_load_sim_on_a_tiny_folder(tmp_path: Path) -> None:
     assert "TODO-SIM" not in table
 
 
+def test_update_doc_rewrites_only_the_block(tmp_path: Path) -> None:
+    """The text between the markers is replaced, the text around them kept byte for byte,
+    and a second run with the same block changes nothing."""
+    doc = tmp_path / "doc.md"
+    head = "# Title\n\nProse, hand-written.\n\n"
+    tail = "\n\n### References\n\n- one\n"
+    doc.write_text(f"{head}{realism.BEGIN}\nold table\n{realism.END}{tail}", encoding="utf-8")
+    out = tmp_path / "sim"
+    _fake_sim(out)
+    sim = realism.load_sim(out)
+    block = realism.doc_block(realism.rows(_real_stub(), sim), sim, "img")
+    realism.update_doc(doc, block)
+    text = doc.read_text(encoding="utf-8")
+    assert text == f"{head}{realism.BEGIN}\n\n{block}\n{realism.END}{tail}"
+    assert "old table" not in text
+    assert "![Mobility vs published figures](img/mobility.svg)" in text
+    realism.update_doc(doc, block)
+    assert doc.read_text(encoding="utf-8") == text
+
+
+def test_update_doc_needs_one_pair_of_markers(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    for body in ("no markers", f"{realism.END}\n{realism.BEGIN}", f"{realism.BEGIN}" * 2):
+        doc.write_text(body, encoding="utf-8")
+        with pytest.raises(realism.RealismError, match="realism:begin"):
+            realism.update_doc(doc, "x\n")
+        assert doc.read_text(encoding="utf-8") == body
+
+
+def test_doc_block_has_every_table_and_plot(tmp_path: Path) -> None:
+    """One heading, table and set of plots per source; the activity table under GeoLife."""
+    out = tmp_path / "sim"
+    _fake_sim(out)
+    sim = realism.load_sim(out)
+    block = realism.doc_block(realism.rows(_real_stub(), sim), sim, "img/simulation")
+    assert block.startswith("Simulator: `tessera simulate OUT` (2 people, 0.8 days).")
+    assert block.count("| source | figure |") == len(realism.GROUPS)
+    assert block.index("| activity | stays |") < block.index("#### Copenhagen")
+    for _, _, images in realism.GROUPS:
+        for name, _ in images:
+            assert f"(img/simulation/{name})" in block
+    assert "TODO-SIM" not in block
+
+
+def test_simulation_doc_has_one_generated_block() -> None:
+    text = (ROOT / "docs" / "simulation.md").read_text(encoding="utf-8")
+    assert text.count(realism.BEGIN) == text.count(realism.END) == 1
+
+
 def _real_stub() -> realism.Real:
     """A real side made of the tiny inputs above, to exercise the table code."""
     comms = rd.communications([0.0, 60.0], [1, 2], [2, 1], [True, False])

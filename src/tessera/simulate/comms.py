@@ -66,7 +66,7 @@ TIE_RATES: dict[str, tuple[float, float]] = {
     "acquaintance": (0.04, 0.14),
 }
 PER_PERSON_DAY = 5.0  # communications a person sends or receives a day, on average
-_TIE_SPREAD = 1.1  # sigma of each tie's lognormal rate factor (mean one)
+_TIE_SPREAD = 1.5  # sigma of each tie's lognormal rate factor (mean one)
 _ACTIVITY_SPREAD = 0.6  # sigma of each person's lognormal activity (mean one)
 OUTSIDE_SHARE = 0.20  # share of a person's communications with people outside the district
 # Channel mix per tie: calls only, SMS only, both (CNS: 21% / 29% / 50% of active ties;
@@ -78,7 +78,7 @@ _SMS_PER_SESSION = 4.0  # geometric, mean (an exchange)
 _REPLY = {True: 0.45, False: 0.75}  # chance the next event of a session goes the other way
 _CALL_MEDIAN_S = 75.0
 _CALL_SIGMA = 1.0
-_SWITCH_CHANNEL = 0.08  # chance an event of a session uses the link's other channel
+_SWITCH_CHANNEL = 0.2  # chance an event of a session uses the link's other channel
 _UNANSWERED = 0.12  # calls not answered: duration 0
 _SMS_GAP = (30.0, 1.2)  # median seconds and sigma between SMS of a session
 _CALL_GAP = (150.0, 1.2)  # between the end of a call and the next call of a session
