@@ -12,9 +12,8 @@ import pyarrow as pa
 import pytest
 
 from tessera.simulate import Population, Schedule, build_population, build_schedule, build_world
-from tessera.simulate.assets import Assets, build_assets
+from tessera.simulate.assets import NIGHT_OFF_HOURS, Assets, build_assets
 from tessera.simulate.comms import (
-    NIGHT_OFF_HOURS,
     NUMBER_PLANS,
     Communications,
     build_communications,
@@ -68,8 +67,8 @@ def test_same_seed_same_rows_other_seed_other_rows(
     assert comms.table().equals(again.table())
     other = build_communications(pop, assets, schedule, SEED + 1)
     assert not np.array_equal(comms.time[:100], other.time[:100])
-    lists = build_contact_lists(pop, assets, SEED, schedule)
-    assert lists.equals(build_contact_lists(pop, assets, SEED, schedule))
+    lists = build_contact_lists(pop, assets, schedule, SEED)
+    assert lists.equals(build_contact_lists(pop, assets, schedule, SEED))
 
 
 def test_rows_sorted_in_period_with_consistent_numbers(
@@ -319,9 +318,22 @@ def test_dst_change_keeps_local_rhythm() -> None:
     assert (hours < 6).mean() < 0.04
 
 
+def test_clock_follows_the_switch_to_winter_time() -> None:
+    """Known answer: 2026-10-25 has 25 local hours and 02:00 twice; the days around it
+    have 24. (A fixed UTC offset would pass the rhythm test above but not this.)"""
+    from tessera.simulate.comms import _Clock
+
+    t0 = int(dt.datetime(2026, 10, 24, tzinfo=LOCAL).timestamp())
+    t1 = int(dt.datetime(2026, 10, 27, tzinfo=LOCAL).timestamp())
+    clock = _Clock.of(t0, t1)
+    assert np.diff(clock.day_first).tolist() == [24, 25, 24]
+    on_25th = clock.slot_hour[clock.day_first[1] : clock.day_first[2]].tolist()
+    assert on_25th == [0, 1, 2, 2, *range(3, 24)]
+
+
 def test_contact_lists(city: tuple[Population, Schedule, Assets]) -> None:
     pop, schedule, assets = city
-    lists = build_contact_lists(pop, assets, SEED, schedule)
+    lists = build_contact_lists(pop, assets, schedule, SEED)
     assert lists.column_names == ["owner_number", "owner_imei", "listed_number", "listed_name"]
     owners = set(lists.column("owner_number").to_pylist())
     phones = int((assets.device_role == "primary").sum())
@@ -373,7 +385,7 @@ def test_feeds_ingest_to_the_true_numbers(
     assert [r[3] for r in got] == comms.channel.tolist()
     assert [r[4] for r in got] == comms.duration_s.tolist()
 
-    lists = build_contact_lists(pop, assets, SEED, schedule)
+    lists = build_contact_lists(pop, assets, schedule, SEED)
     feed = contact_feed(lists)
     typed = feed.table.column("number").to_pylist()
     assert sum(not n.startswith("+") for n in typed) > len(typed) / 3  # national forms

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from tessera.simulate import World, build_population, build_world
-from tessera.simulate.assets import Assets, build_assets, luhn_digit
+from tessera.simulate.assets import Assets, build_assets
 from tessera.simulate.movement import Movement, MovementModel
-from tessera.simulate.routine import OUTSIDE, Planner, Schedule
+from tessera.simulate.routine import LOCAL, OUTSIDE, Planner, Schedule
 from tessera.simulate.sensors import EVENT_CODES, OCR_CONFUSIONS, SensorModel
 from tessera.types.plate import confusion_distance
 
@@ -43,6 +43,14 @@ def sensors(
     return SensorModel(world, assets, planner.pop.person_home, seed=11)
 
 
+def _luhn_valid(number: str) -> bool:
+    """Luhn's rule, checked from the whole number (every second digit from the right
+    doubled, digit sums added): the total is a multiple of ten."""
+    digits = [int(c) for c in reversed(number)]
+    doubled = [sum(divmod(2 * d, 10)) for d in digits[1::2]]
+    return (sum(digits[0::2]) + sum(doubled)) % 10 == 0
+
+
 def test_identifiers_are_unique_and_well_formed(setup: tuple) -> None:  # type: ignore[type-arg]
     assets: Assets = setup[2]
     primary = assets.device_role == "primary"
@@ -52,7 +60,7 @@ def test_identifiers_are_unique_and_well_formed(setup: tuple) -> None:  # type: 
         == len(assets.device_imsi) - (assets.swap_kind == "handset").sum()
     )
     assert all(m.startswith("+49") and 13 <= len(m) <= 14 for m in assets.device_msisdn)
-    assert all(len(i) == 15 and luhn_digit(i[:-1]) == i[-1] for i in assets.device_imei)
+    assert all(len(i) == 15 and _luhn_valid(i) for i in assets.device_imei)
     assert (primary.sum() / PEOPLE) > 0.95
     assert len(set(assets.vehicle_plate)) == len(assets.vehicle_plate)
     # swaps: the old device ends when the new one starts
@@ -158,7 +166,8 @@ def test_device_events_respect_devices_and_phones(
     assert (
         (ev.time >= assets.device_from[ev.device]) & (ev.time < assets.device_to[ev.device])
     ).all()
-    assert set(np.unique(ev.code).tolist()) <= set(range(len(EVENT_CODES)))
+    # without calls passed in: location updates, data sessions and updates on the move
+    assert {EVENT_CODES[c] for c in np.unique(ev.code).tolist()} == {"LU", "DATA", "HO"}
     # heavy-tailed gaps: far more variable than a Poisson process
     gaps = np.diff(ev.time)[ev.device[1:] == ev.device[:-1]]
     assert gaps.std() / gaps.mean() > 1.5
@@ -168,6 +177,8 @@ def test_device_events_respect_devices_and_phones(
     mine = np.isin(ev.device, work)
     assert mine.any()
     assert ((hours[mine] >= 9) & (hours[mine] < 18)).all()
+    weekdays = {dt.datetime.fromtimestamp(int(t), LOCAL).weekday() for t in ev.time[mine]}
+    assert weekdays <= {0, 1, 2, 3, 4}
     # phones switched off at night say nothing between one and six
     off = assets.device_night_off[ev.device]
     assert not (off & (hours >= 1) & (hours < 6)).any()
@@ -221,9 +232,13 @@ def test_plate_reads_have_ocr_flaws(setup: tuple, sensors: SensorModel) -> None:
             a != b and b in OCR_CONFUSIONS for a, b in zip(r, t, strict=True)
         )
     assert reads.confidence[wrong].mean() < reads.confidence[~wrong].mean()
-    # reads happen during the vehicle's trips
-    starts = movement.trip_start[movement.trip_vehicle >= 0]
-    assert reads.time.min() >= starts.min()
+    # every read happens during one of its vehicle's trips (duplicates: a second later)
+    driven = np.flatnonzero(movement.trip_vehicle >= 0)
+    order = driven[np.lexsort((movement.trip_start[driven], movement.trip_vehicle[driven]))]
+    key = movement.trip_vehicle[order] * 10**10 + movement.trip_start[order]
+    i = np.searchsorted(key, reads.vehicle * 10**10 + reads.time, side="right") - 1
+    assert (movement.trip_vehicle[order][i] == reads.vehicle).all()
+    assert (reads.time <= movement.trip_end[order][i] + 2).all()
 
 
 def test_same_seed_same_everything(world: World, setup: tuple) -> None:  # type: ignore[type-arg]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -33,7 +33,7 @@ def _console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False)
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     _console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
     raise typer.Exit(1)
 
@@ -313,17 +313,13 @@ def simulate(
 
     if tier is not None and (persons is not None or days is not None):
         _fail(ValueError("give either --tier or --persons/--days, not both"))
-    if tier is None and (persons is None or days is None):
-        if persons is None and days is None:
-            tier = "small"
-        else:
-            _fail(ValueError("--persons and --days go together"))
-    if tier is not None:
+    if (persons is None) != (days is None):
+        _fail(ValueError("--persons and --days go together"))
+    if persons is None or days is None:
+        tier = tier or "small"
         if tier not in TIERS:
             _fail(ValueError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}"))
         persons, days = TIERS[tier]
-    if persons is None or days is None:  # unreachable: the branches above set both
-        raise typer.Exit(2)
     console = _console()
     try:
         with Progress(
@@ -367,7 +363,6 @@ def demo(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from tessera.errors import TesseraError
-    from tessera.evaluate import Truth
     from tessera.evaluate import evaluate as run_evaluation
     from tessera.simulate.output import simulate as run_simulation
     from tessera.workspace import Workspace
@@ -409,8 +404,7 @@ def demo(
                 outs = ", ".join(f"{k} ({v:,} rows)" for k, v in r.outputs.items())
                 console.print(f"stage {r.stage}: {outs} in {r.duration_s:.2f}s")
             _print_status(ws.status())
-        with Workspace.open(workspace, read_only=True) as ws:
-            _print_metrics(run_evaluation(ws, Truth(data_dir)).metrics)
+            _print_metrics(run_evaluation(ws, data_dir).metrics)
     except TesseraError as exc:
         _fail(exc)
     console.print(
@@ -435,14 +429,10 @@ def evaluate(
 ) -> None:
     """Score a built workspace against a simulator's truth (see docs/evaluation.md)."""
     from tessera.errors import TesseraError
-    from tessera.evaluate import Truth
     from tessera.evaluate import evaluate as run_evaluation
-    from tessera.workspace import Workspace
 
     try:
-        truth_folder = Truth(truth)
-        with Workspace.open(workspace, read_only=True) as ws:
-            result = run_evaluation(ws, truth_folder)
+        result = run_evaluation(workspace, truth)
     except TesseraError as exc:
         _fail(exc)
     errors = _console(stderr=True)

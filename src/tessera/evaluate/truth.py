@@ -79,14 +79,15 @@ class Truth:
         if not path.is_file():
             raise TruthError(f"truth file {name} is missing from {self.folder}")
         try:
-            schema = pq.read_schema(path)
+            parquet = pq.ParquetFile(path)
+            schema = parquet.schema_arrow
             missing = [c for c in columns or () if c not in schema.names]
             if missing:
                 raise TruthError(
                     f"truth file {path} has no column {', '.join(missing)}; "
                     f"it has {', '.join(schema.names)}"
                 )
-            return pq.read_table(path, columns=list(columns) if columns is not None else None)
+            return parquet.read(columns=list(columns) if columns is not None else None)
         except (pa.ArrowException, OSError) as exc:
             raise TruthError(f"truth file {path} is not readable Parquet: {exc}") from None
 

@@ -19,14 +19,15 @@ the movement model may still walk short trips or hail a taxi now and then.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tessera.simulate.population import EMBASSY_ROLES, Population
-from tessera.simulate.routine import LOCAL, Schedule
+from tessera.simulate.routine import Schedule, local_midnights
 from tessera.simulate.world import World
+from tessera.types.identifiers import luhn_check_digit
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -52,6 +53,7 @@ _SWAP_SHARE = 0.04
 _NO_PHONE_SHARE = 0.01
 _GPS_SHARE = 0.08  # primary handsets whose app reports GPS-grade fixes
 _NIGHT_OFF_SHARE = 0.10
+NIGHT_OFF_HOURS = (1, 6)  # local hours [from, to) when night_off phones are off
 
 _MAKES = {
     "Volkswagen": ("Golf", "Passat", "Polo", "Tiguan"),
@@ -109,7 +111,7 @@ class Assets:
     # travel
     person_mode: np.ndarray  # one of MODES
     person_vehicle: np.ndarray  # the car a person drives or is driven in, -1
-    taxis: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    taxis: np.ndarray  # the taxi fleet's vehicle ids
 
     def devices_of(self, person: int) -> np.ndarray:
         return np.flatnonzero(self.device_person == person)
@@ -148,31 +150,22 @@ class Assets:
         )
 
     def vehicles_table(self) -> pa.Table:
-        return _table(
-            vehicle_id=np.arange(len(self.vehicle_kind), dtype=np.int32),
-            plate=self.vehicle_plate,
-            kind=self.vehicle_kind.tolist(),
-            owner_person_id=self.vehicle_owner_person.astype(np.int32),
-            owner_organisation_id=self.vehicle_owner_org.astype(np.int32),
-            household_id=self.vehicle_household.astype(np.int32),
-            make=self.vehicle_make,
-            model=self.vehicle_model,
-            colour=self.vehicle_colour,
-            vin=self.vehicle_vin,
+        import pyarrow as pa
+
+        return pa.table(
+            {
+                "vehicle_id": np.arange(len(self.vehicle_kind), dtype=np.int32),
+                "plate": self.vehicle_plate,
+                "kind": self.vehicle_kind.tolist(),
+                "owner_person_id": self.vehicle_owner_person.astype(np.int32),
+                "owner_organisation_id": self.vehicle_owner_org.astype(np.int32),
+                "household_id": self.vehicle_household.astype(np.int32),
+                "make": self.vehicle_make,
+                "model": self.vehicle_model,
+                "colour": self.vehicle_colour,
+                "vin": self.vehicle_vin,
+            }
         )
-
-
-def _table(**columns: object) -> pa.Table:
-    import pyarrow as pa
-
-    return pa.table(columns)
-
-
-def period(start: dt.date, days: int) -> tuple[int, int]:
-    """UTC epoch seconds of local midnight on ``start`` and ``days`` days later."""
-    t0 = dt.datetime.combine(start, dt.time(), LOCAL)
-    t1 = dt.datetime.combine(start + dt.timedelta(days=days), dt.time(), LOCAL)
-    return int(t0.timestamp()), int(t1.timestamp())
 
 
 def build_assets(
@@ -181,9 +174,10 @@ def build_assets(
     """Phones, vehicles and modes; the discreet meetings in ``schedule`` decide who
     carries a second phone for them."""
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, 3]).spawn(3)]
-    t0, t1 = period(start, days)
+    midnights = local_midnights(start, days)
+    t0, t1 = midnights[0], midnights[-1]
     modes = _modes(pop, streams[0])
-    vehicles = _vehicles(world, pop, modes, streams[1])
+    vehicles = _vehicles(pop, modes, streams[1])
     devices = _devices(pop, schedule, t0, t1, streams[2])
     return Assets(t0, t1, *devices, *vehicles[:-2], modes, vehicles[-2], vehicles[-1])
 
@@ -209,7 +203,7 @@ def _plate(kind: str, rng: np.random.Generator, country: str = "DE") -> str:
 
 
 def _vehicles(
-    world: World, pop: Population, modes: np.ndarray, rng: np.random.Generator
+    pop: Population, modes: np.ndarray, rng: np.random.Generator
 ) -> tuple[
     list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray,
     list[str], list[str], list[str], list[str], np.ndarray, np.ndarray,
@@ -256,9 +250,7 @@ def _vehicles(
             if rng.random() < 0.5:
                 person_vehicle[other] = new("private", other, -1, -1)
             else:
-                person_vehicle[other] = shared
-                if household[shared] < 0 and kind[shared] == "private":
-                    household[shared] = hh
+                person_vehicle[other] = shared  # its household was set when it was made
     # chauffeured official cars, one per chauffeured person, registered to the mission
     for p in np.flatnonzero(modes == "chauffeur").tolist():
         org = int(pop.person_org[p])
@@ -277,7 +269,6 @@ def _vehicles(
             make[i], model[i] = ("Mercedes-Benz", "E-Klasse") if i % 2 else ("Toyota", "Prius")
     colour = [_COLOURS[int(i)] for i in rng.integers(0, len(_COLOURS), n)]
     vin = [_vin(rng) for _ in range(n)]
-    _ = world
     return (
         plates, np.array(kind), np.array(owner_p, dtype=np.int64),
         np.array(owner_o, dtype=np.int64), np.array(household, dtype=np.int64),
@@ -288,18 +279,6 @@ def _vehicles(
 def _vin(rng: np.random.Generator) -> str:
     chars = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
     return "W" + "".join(chars[int(i)] for i in rng.integers(0, len(chars), 16))
-
-
-def luhn_digit(body: str) -> str:
-    """The Luhn check digit for ``body`` (IMEIs end with one)."""
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            d -= 9 if d > 9 else 0
-        total += d
-    return str((10 - total % 10) % 10)
 
 
 class _Numbers:
@@ -334,7 +313,7 @@ class _Numbers:
             body = _TACS[int(self.rng.integers(len(_TACS)))] + (
                 f"{int(self.rng.integers(0, 10**6)):06d}"
             )
-            return body + luhn_digit(body)
+            return body + luhn_check_digit(body)
 
         return self._unique(make)
 
@@ -358,11 +337,7 @@ def _devices(
         a, b = schedule.meeting_people[m][:2]
         discreet_partner.setdefault(a, set()).add(b)
         discreet_partner.setdefault(b, set()).add(a)
-    ends = np.concatenate([pop.tie_a, pop.tie_b])
-    others = np.concatenate([pop.tie_b, pop.tie_a])
-    strength = np.concatenate([pop.tie_strength, pop.tie_strength])
-    order = np.argsort(ends, kind="stable")
-    bounds = np.searchsorted(ends[order], np.arange(pop.size + 1))
+    ties = pop.tie_index()
 
     def add(person: int, role: str, contract: str, org: int, frm: int, to: int,
             msisdn: str, imsi: str, imei: str) -> int:  # fmt: skip
@@ -406,8 +381,8 @@ def _devices(
         if embassy_side or (partners and rng.random() < 0.5) or rng.random() < p_second:
             d2 = add(p, "second", "prepaid", -1, t0, t1,
                      numbers.msisdn(), numbers.imsi(), numbers.imei())  # fmt: skip
-            mine = others[order[bounds[p] : bounds[p + 1]]]
-            weights = strength[order[bounds[p] : bounds[p + 1]]]
+            mine = ties.other[ties.of(p)]
+            weights = ties.strength[ties.of(p)]
             k = min(len(mine), int(rng.integers(1, 4)))
             chosen = (
                 rng.choice(mine, size=k, replace=False, p=weights / weights.sum()).tolist()
@@ -420,7 +395,6 @@ def _devices(
                 if partners
                 else str(rng.choice(["work_hours", "evenings"], p=[0.5, 0.5]))
             )
-    n = len(rows)
 
     def col(key: str) -> list[Any]:
         return [r[key] for r in rows]
@@ -430,8 +404,8 @@ def _devices(
         [str(v) for v in col("msisdn")], [str(v) for v in col("imsi")],
         [str(v) for v in col("imei")], np.array(col("from"), dtype=np.int64),
         np.array(col("to"), dtype=np.int64), np.array(col("contract")),
-        np.array(col("org"), dtype=np.int64), np.array(col("gps"), dtype=bool).reshape(n),
-        np.array(col("night_off"), dtype=bool).reshape(n), policy, contacts,
+        np.array(col("org"), dtype=np.int64), np.array(col("gps"), dtype=bool),
+        np.array(col("night_off"), dtype=bool), policy, contacts,
         np.array([s[0] for s in swaps], dtype=np.int64),
         np.array([s[1] for s in swaps], dtype=np.int64),
         np.array([s[2] for s in swaps], dtype=np.int64),

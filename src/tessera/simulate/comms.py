@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tessera.simulate.assets import Assets
+from tessera.simulate.assets import NIGHT_OFF_HOURS, Assets
 from tessera.simulate.feeds import Feed
 from tessera.simulate.population import Population
 from tessera.simulate.routine import LOCAL, Schedule
@@ -83,7 +83,6 @@ _UNANSWERED = 0.12  # calls not answered: duration 0
 _SMS_GAP = (30.0, 1.2)  # median seconds and sigma between SMS of a session
 _CALL_GAP = (150.0, 1.2)  # between the end of a call and the next call of a session
 _SECOND_RATE = 0.5  # mean events per day between a second phone and one contact
-NIGHT_OFF_HOURS = (1, 6)  # local hours when phones with night_off are off (as sensors.py)
 _CHUNK = 200_000  # links per generation chunk (bounds memory; part of determinism)
 
 # Hourly rhythms (local hour 0..23): weekday and weekend weights.
@@ -922,13 +921,11 @@ def _outside_name(
     return f"{names.given[someone]} {names.family[someone][:1]}."
 
 
-def build_contact_lists(
-    pop: Population, assets: Assets, seed: int, schedule: Schedule | None = None
-) -> pa.Table:
+def build_contact_lists(pop: Population, assets: Assets, schedule: Schedule, seed: int) -> pa.Table:
     """Contact lists of about a tenth of the primary phones, with the true E.164 numbers.
 
     Each lists most of the owner's family, friends and colleagues and some acquaintances
-    (never a discreet partner in ``schedule``, when given), most of the outside parties
+    (never a discreet partner in ``schedule``), most of the outside parties
     the owner talks to, and a few stale entries: the old number of a contact who changed
     numbers, and numbers of nobody the owner still talks to.
     """
@@ -948,13 +945,8 @@ def build_contact_lists(
     for p, old, new in zip(assets.swap_person, assets.swap_old, assets.swap_new, strict=True):
         if assets.device_msisdn[old] != assets.device_msisdn[new]:
             old_number[int(p)] = assets.device_msisdn[old]
-    hidden = set(_discreet_pairs(schedule)) if schedule is not None else set()
-    ends = np.concatenate([pop.tie_a, pop.tie_b])
-    others = np.concatenate([pop.tie_b, pop.tie_a])
-    kinds = np.concatenate([pop.tie_type, pop.tie_type])
-    strength = np.concatenate([pop.tie_strength, pop.tie_strength])
-    by = np.argsort(ends, kind="stable")
-    bounds = np.searchsorted(ends[by], np.arange(n + 1))
+    hidden = set(_discreet_pairs(schedule))
+    ties = pop.tie_index()
     o_bounds = np.searchsorted(outside.person, np.arange(n + 1))
     by_nat: dict[str, np.ndarray] = {
         str(c): np.flatnonzero(pop.person_nationality == c)
@@ -968,11 +960,11 @@ def build_contact_lists(
         me, imei = assets.device_msisdn[dev], assets.device_imei[dev]
         same = by_nat[str(pop.person_nationality[o])]
         entries: list[tuple[str, str]] = []
-        mine = by[bounds[o] : bounds[o + 1]]
+        mine = range(ties.bounds[o], ties.bounds[o + 1])
         u = rng.random((len(mine), 4))
-        for j, i in enumerate(mine.tolist()):
-            c, tie = int(others[i]), str(kinds[i])
-            listed = _LISTED[tie] + (float(strength[i]) if tie == "acquaintance" else 0.0)
+        for j, i in enumerate(mine):
+            c, tie = int(ties.other[i]), str(ties.kind[i])
+            listed = _LISTED[tie] + (float(ties.strength[i]) if tie == "acquaintance" else 0.0)
             if current[c] < 0 or u[j, 3] >= listed or (min(o, c), max(o, c)) in hidden:
                 continue
             name = _entry_name(pop, names, o, c, tie, u[j])

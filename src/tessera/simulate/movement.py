@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tessera.simulate.assets import Assets
-from tessera.simulate.routine import LOCAL, OUTSIDE, Schedule
+from tessera.simulate.routine import OUTSIDE, Schedule, local_midnights
 from tessera.simulate.world import World
 
 if TYPE_CHECKING:
@@ -56,8 +56,10 @@ class Router:
         self.car_s[a, b] = self.car_s[b, a] = car_s
         self.dist_m = np.array(graph.distances(weights=length.tolist()))
         self.dist_car = np.array(graph.distances(weights=car_s.tolist()))
-        self.next_m = _next_hop(world, self.dist_m, self.length)
-        self.next_car = _next_hop(world, self.dist_car, self.car_s)
+        nbr = _neighbour_table(world)
+        self.next_m = _next_hop(nbr, self.dist_m, self.length)
+        self.next_car = _next_hop(nbr, self.dist_car, self.car_s)
+        self.to_station = self.dist_m[:, world.station_node]  # (nodes, stations) metres
         self.node_xy = world.node_xy
 
     def paths(
@@ -82,15 +84,20 @@ class Router:
         return trip[order], np.concatenate(nodes)[order]
 
 
-def _next_hop(world: World, dist: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """next[u, t]: the neighbour of u on a shortest path to t (t itself at t)."""
+def _neighbour_table(world: World) -> np.ndarray:
+    """(nodes, max degree): each node's neighbours, padded with -1."""
     n = len(world.node_xy)
-    degree = world.degree()
-    nbr = np.full((n, int(degree.max())), -1, dtype=np.int64)
+    nbr = np.full((n, int(world.degree().max())), -1, dtype=np.int64)
     fill = np.zeros(n, dtype=np.int64)
     for a, b in np.concatenate([world.edges, world.edges[:, ::-1]]).tolist():
         nbr[a, fill[a]] = b
         fill[a] += 1
+    return nbr
+
+
+def _next_hop(nbr: np.ndarray, dist: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """next[u, t]: the neighbour of u on a shortest path to t (t itself at t)."""
+    n = len(nbr)
     w = np.where(nbr >= 0, weight[np.arange(n)[:, None], np.maximum(nbr, 0)], np.inf)
     via = w[:, :, None] + dist[np.maximum(nbr, 0)]  # (n, k, n)
     via[nbr < 0] = np.inf
@@ -177,12 +184,7 @@ class MovementModel:
         self.assets = assets
         self.seed = seed
         self.router = Router(world)
-        self.midnights = np.array(
-            [
-                int(dt.datetime.combine(start + dt.timedelta(days=d), dt.time(), LOCAL).timestamp())
-                for d in range(days + 1)
-            ]
-        )
+        self.midnights = np.array(local_midnights(start, days))
         n_people = len(assets.person_mode)
         # each person leaves and enters the district by one exit (their way to the city)
         rng = np.random.default_rng(np.random.SeedSequence([seed, 6]))
@@ -201,8 +203,6 @@ class MovementModel:
             self.users[v, : len(members)] = members
             self.n_users[v] = len(members)
         self.weekday = np.array([(start + dt.timedelta(days=d)).weekday() for d in range(days + 1)])
-        stations = world.station_node
-        self.station_index = {int(s): i for i, s in enumerate(stations.tolist())}
 
     def car_today(self, person: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Whether each person has their car on that (local) day index."""
@@ -241,8 +241,7 @@ class MovementModel:
         day = np.minimum(day, len(self.midnights) - 2)
         mode = self._choose_modes(person, day, euclid, b_from, b_to, rng)
         # the metro is too far from either end: a bus along the streets instead
-        stations = w.station_node
-        nearest = self.router.dist_m[:, stations].min(axis=1)  # per node, to any station
+        nearest = self.router.to_station.min(axis=1)  # per node, to any station
         to_metro = nearest[o_node] + nearest[d_node]
         mode[(mode == "metro") & (to_metro > BUS_WALK_M)] = "bus"
         # metro users leaving the district ride to their terminal instead of an exit
@@ -339,17 +338,18 @@ class MovementModel:
 
         def leg(
             which: np.ndarray, nxt: np.ndarray, o: np.ndarray, d: np.ndarray,
-            speed: np.ndarray | None, start: np.ndarray,
+            speed: float | None, start: np.ndarray, slowdown: float = 1.0,
         ) -> np.ndarray:  # fmt: skip
-            """Route trips ``which`` from o to d; returns each trip's end offset."""
+            """Route trips ``which`` from o to d at ``speed`` m/s (None: by road, at the
+            hour's congestion times ``slowdown``); returns each trip's end offset."""
             t, nd = r.paths(nxt, o, d)
             first = np.r_[True, t[1:] != t[:-1]] if len(t) else np.zeros(0, dtype=bool)
             prev = np.r_[nd[:1], nd[:-1]]
             seg_m = np.where(first, 0.0, r.length[prev, nd])
             if speed is None:  # by car: the edge's time, times the hour's congestion
-                seg_s = np.where(first, 0.0, r.car_s[prev, nd]) * congestion[which][t]
+                seg_s = np.where(first, 0.0, r.car_s[prev, nd]) * (congestion[which][t] * slowdown)
             else:
-                seg_s = seg_m / speed[t]
+                seg_s = seg_m / speed
             cum_s = cumsum_by(t, seg_s) + start[t]
             np.add.at(dist, which, np.bincount(t, seg_m, minlength=len(which)))
             trips.append(which[t])
@@ -365,25 +365,20 @@ class MovementModel:
             leg(road, r.next_car, o_node[road], d_node[road], None, np.zeros(len(road)))
         bus = np.flatnonzero(mode == "bus")
         if len(bus):  # slower than a car (stops), after a walk to the stop and a wait
-            saved = congestion[bus].copy()
-            congestion[bus] *= 1.8
-            leg(bus, r.next_car, o_node[bus], d_node[bus], None, rng.uniform(240, 720, len(bus)))
-            congestion[bus] = saved
+            wait = rng.uniform(240, 720, len(bus))
+            leg(bus, r.next_car, o_node[bus], d_node[bus], None, wait, slowdown=1.8)
         for m, pace in (("foot", FOOT_MS), ("bicycle", BICYCLE_MS)):
             idx = np.flatnonzero(mode == m)
             if len(idx):
-                leg(idx, r.next_m, o_node[idx], d_node[idx], np.full(len(idx), pace),
-                    np.zeros(len(idx)))  # fmt: skip
+                leg(idx, r.next_m, o_node[idx], d_node[idx], pace, np.zeros(len(idx)))
         metro = np.flatnonzero(mode == "metro")
         if len(metro):
             stations = w.station_node
-            to_station = r.dist_m[:, stations]  # (nodes, stations), small
-            walk_to = to_station[o_node[metro]]
-            walk_from = to_station[d_node[metro]]
+            walk_to = r.to_station[o_node[metro]]
+            walk_from = r.to_station[d_node[metro]]
             s_on = walk_to.argmin(axis=1)
             s_off = walk_from.argmin(axis=1)
-            speed = np.full(len(metro), FOOT_MS)
-            t_on = leg(metro, r.next_m, o_node[metro], stations[s_on], speed,
+            t_on = leg(metro, r.next_m, o_node[metro], stations[s_on], FOOT_MS,
                        np.zeros(len(metro)))  # fmt: skip
             # ride: wait, then station to station along the line
             wait = rng.uniform(60, 300, len(metro))
@@ -403,7 +398,7 @@ class MovementModel:
             nodes.append(stations[st])
             offsets.append(ride_off)
             arrive_st = ride_off[np.r_[np.flatnonzero(ride[1:] != ride[:-1]), len(ride) - 1]]
-            leg(metro, r.next_m, stations[s_off], d_node[metro], speed, arrive_st)
+            leg(metro, r.next_m, stations[s_off], d_node[metro], FOOT_MS, arrive_st)
         trip = np.concatenate(trips)
         offset = np.concatenate(offsets)
         node = np.concatenate(nodes)
@@ -461,5 +456,4 @@ def cumsum_by(group: np.ndarray, values: np.ndarray) -> np.ndarray:
         return values.astype(np.float64)
     total = np.cumsum(values)
     first = np.r_[True, group[1:] != group[:-1]]
-    base = np.where(first, total - values, 0.0)
-    return total - np.maximum.accumulate(np.where(first, base, 0.0))
+    return total - np.maximum.accumulate(np.where(first, total - values, 0.0))

@@ -32,6 +32,11 @@ TIERS: dict[str, tuple[int, int]] = {
     "city": (200_000, 30),
 }
 START = dt.date(2026, 10, 5)  # a Monday; 30 days span the end of summer time
+OPERATOR_A_CELL = "262-01-"  # operator A names sectors with its network code first
+# operator B's own event names for the network codes in sensors.EVENT_CODES
+OPERATOR_B_EVENTS = {"LU": "loc_update", "DATA": "data_session", "HO": "handover",
+                     "MOC": "call_out", "MTC": "call_in", "SMS-MO": "sms_out",
+                     "SMS-MT": "sms_in"}  # fmt: skip
 BLOCK_PERSONS = 5_000
 Progress = Callable[[str, int, int], None]
 
@@ -105,7 +110,6 @@ def simulate(
 ) -> dict[str, Any]:
     """Simulate ``persons`` people for ``days`` days and write everything under ``out``.
     Returns the manifest."""
-    import pyarrow as pa
 
     from tessera._version import __version__
     from tessera.simulate.assets import build_assets
@@ -146,7 +150,7 @@ def simulate(
     assets = build_assets(world, pop, meetings_only, start, days, seed)
     advance("communications")
     comms = build_communications(pop, assets, meetings_only, seed)
-    contacts = build_contact_lists(pop, assets, seed, schedule=meetings_only)
+    contacts = build_contact_lists(pop, assets, meetings_only, seed)
     advance("registries")
     feeds: list[Feed] = [*build_registries(world, pop, assets, seed)]
     feeds += [communication_feed(comms), contact_feed(contacts)]
@@ -154,8 +158,7 @@ def simulate(
     sensors = SensorModel(world, assets, pop.person_home, seed)
     advance("sensors")
     truth = out / "truth"
-    sector_ids, camera_ids = _sensor_ids(world)
-    streams = _Streams(out, sector_ids, camera_ids, assets, world, seed)
+    streams = _Streams(out, assets, world, seed)
     # communication ends, by the owner of the device, for the events at both ends
     end_dev = np.concatenate([comms.from_device, comms.to_device])
     end_t = np.concatenate([comms.time, comms.time])
@@ -166,7 +169,7 @@ def simulate(
     owner = assets.device_person[end_dev]
     order = np.argsort(owner, kind="stable")
     end_dev, end_t, end_code, owner = end_dev[order], end_t[order], end_code[order], owner[order]
-    use: dict[tuple[int, int, str], int] = {}
+    use: list[np.ndarray] = []  # (vehicle, person, 0 driver / 1 passenger) per driven trip
     trip_offset = 0
     for b in range(n_blocks):
         who = range(b * BLOCK_PERSONS, min(persons, (b + 1) * BLOCK_PERSONS))
@@ -176,14 +179,10 @@ def simulate(
         streams.trips.write(movement.trips_table(trip_offset))
         trip_offset += len(movement.trip_person)
         driven = movement.trip_vehicle >= 0
-        for v, p, m in zip(
-            movement.trip_vehicle[driven].tolist(),
-            movement.trip_person[driven].tolist(),
-            movement.trip_mode[driven].tolist(),
-            strict=True,
-        ):
-            key = (v, p, "driver" if m == "car" else "passenger")
-            use[key] = use.get(key, 0) + 1
+        passenger = movement.trip_mode[driven] != "car"
+        use.append(
+            np.stack([movement.trip_vehicle[driven], movement.trip_person[driven], passenger], 1)
+        )
         lo, hi = np.searchsorted(owner, [who.start, who.stop])
         events = sensors.device_events(
             movement, who, end_t[lo:hi], end_dev[lo:hi], end_code[lo:hi], b
@@ -209,19 +208,9 @@ def simulate(
     write_table(truth / "devices.parquet", _devices(assets, visitors))
     write_table(truth / "device_swaps.parquet", assets.swaps_table())
     write_table(truth / "vehicles.parquet", assets.vehicles_table())
-    write_table(
-        truth / "vehicle_use.parquet",
-        pa.table(
-            {
-                "vehicle_id": pa.array([k[0] for k in sorted(use)], pa.int32()),
-                "person_id": pa.array([k[1] for k in sorted(use)], pa.int32()),
-                "role": [k[2] for k in sorted(use)],
-                "trips": pa.array([use[k] for k in sorted(use)], pa.int32()),
-            }
-        ),
-    )
+    write_table(truth / "vehicle_use.parquet", _vehicle_use(use))
     advance("sources")
-    feeds += _sensor_feeds(world, sector_ids, camera_ids)
+    feeds += _sensor_feeds(world)
     _write_feeds(out, feeds)
     write_table(truth / "records.parquet", _records(feeds))
     write_table(truth / "planted_errors.parquet", _planted(feeds))
@@ -235,13 +224,11 @@ def simulate(
         "days": days,
         "start_date": start.isoformat(),
         "timezone": "Europe/Berlin",
-        "files": {},
+        "files": {
+            path.relative_to(out).as_posix(): {"rows": _rows(path), "sha256": _sha256(path)}
+            for path in sorted(p for p in out.rglob("*") if p.is_file())
+        },
     }
-    files: dict[str, Any] = {}
-    for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        rel = path.relative_to(out).as_posix()
-        files[rel] = {"rows": _rows(path), "sha256": _sha256(path)}
-    manifest["files"] = files
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     advance("done")
     return manifest
@@ -254,21 +241,18 @@ class _Streams:
     def __init__(
         self,
         out: Path,
-        sector_ids: list[str],
-        camera_ids: list[str],
         assets: Any,
         world: Any,
         seed: int,
     ) -> None:
-        self.out = out
+        import pyarrow as pa
+
         self.world = world
         self.seed = seed
         self.batches = 0
-        import pyarrow as pa
-
-        self.sector_ids = pa.array(sector_ids, pa.string())
-        self.cgi = pa.array([f"262-01-{s}" for s in sector_ids], pa.string())
-        self.camera_ids = np.array(camera_ids, dtype=object)
+        self.sector_ids = pa.array(world.sector_ids(), pa.string())
+        self.cgi = pa.array([OPERATOR_A_CELL + s for s in world.sector_ids()], pa.string())
+        self.camera_ids = pa.array(world.camera_ids(), pa.string())
         self.assets = assets
         src, truth = out / "sources", out / "truth"
         self.stays = _Sink(truth / "stays.parquet")
@@ -278,7 +262,6 @@ class _Streams:
         self.gps_sink = _Sink(src / "handset_locations.parquet")
         self.read_sink = _Sink(src / "anpr_reads.csv")
         self.read_truth = _Sink(truth / "plate_reads.parquet")
-        self.n_reads = 0
         self._set_ids([])
 
     def _set_ids(self, visitors: list[dict[str, str]]) -> None:
@@ -287,7 +270,6 @@ class _Streams:
         import pyarrow as pa
 
         a = self.assets
-        self.visitors = visitors
         self.msisdn = pa.array(a.device_msisdn + [v["msisdn"] for v in visitors], pa.string())
         self.imsi = pa.array(a.device_imsi + [v["imsi"] for v in visitors], pa.string())
         self.imei = pa.array(a.device_imei + [v["imei"] for v in visitors], pa.string())
@@ -323,9 +305,6 @@ class _Streams:
             )
         )
         # operator B: its own names, epoch milliseconds, lower-case event names, no IMEI
-        names = {"LU": "loc_update", "DATA": "data_session", "HO": "handover",
-                 "MOC": "call_out", "MTC": "call_in", "SMS-MO": "sms_out",
-                 "SMS-MT": "sms_in"}  # fmt: skip
         dev_b = pa.array(ev.device[b])
         self.op_b.write(
             pa.table(
@@ -333,7 +312,7 @@ class _Streams:
                     "subscriber_imsi": self.imsi.take(dev_b),
                     "msisdn": self.msisdn.take(dev_b),
                     "ts_epoch_ms": pa.array(ev.time[b] * 1000, pa.int64()),
-                    "event": pa.array([names[c] for c in EVENT_CODES], pa.string()).take(
+                    "event": pa.array([OPERATOR_B_EVENTS[c] for c in EVENT_CODES]).take(
                         pa.array(ev.code[b])
                     ),
                     "cell_id": self.sector_ids.take(pa.array(ev.sector[b])),
@@ -361,8 +340,9 @@ class _Streams:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        n = len(reads.time)
-        read_id = np.array([f"{block:03d}{i:08d}" for i in range(n)], dtype=object)
+        # the block (3 digits) and the read's number in it (8 digits)
+        number = pa.array(block * 10**8 + np.arange(len(reads.time), dtype=np.int64))
+        read_id = pc.utf8_lpad(number.cast(pa.string()), width=11, padding="0")
         local = pc.strftime(
             pa.array(reads.time, pa.timestamp("s", tz="Europe/Berlin")),
             format="%d.%m.%Y %H:%M:%S",
@@ -371,8 +351,8 @@ class _Streams:
         self.read_sink.write(
             pa.table(
                 {
-                    "read_id": pa.array(read_id, pa.string()),
-                    "camera": pa.array(self.camera_ids[reads.camera], pa.string()),
+                    "read_id": read_id,
+                    "camera": self.camera_ids.take(pa.array(reads.camera)),
                     "plate_text": pa.array(reads.read, pa.string()),
                     "seen_at": local,
                     "conf": pa.array(reads.confidence, pa.float64()),
@@ -383,7 +363,7 @@ class _Streams:
         self.read_truth.write(
             pa.table(
                 {
-                    "read_id": pa.array(read_id, pa.string()),
+                    "read_id": read_id,
                     "vehicle_id": pa.array(reads.vehicle, pa.int32()),
                     "true_plate": pa.array(reads.true_plate, pa.string()),
                     "misread": pa.array(
@@ -400,6 +380,8 @@ class _Streams:
             sink.close()
 
     def mappings(self) -> list[dict[str, Any]]:
+        from tessera.simulate.sensors import EVENT_VALUES
+
         return [
             {
                 "source": "operator_a_events",
@@ -412,15 +394,7 @@ class _Streams:
                     "time": "EVENT_TS",
                     "event_type": {
                         "column": "EVENT_TYPE",
-                        "values": {
-                            "LU": "location_update",
-                            "DATA": "data",
-                            "HO": "handover",
-                            "MOC": "call",
-                            "MTC": "call",
-                            "SMS-MO": "sms",
-                            "SMS-MT": "sms",
-                        },
+                        "values": dict(EVENT_VALUES),
                     },
                     "sensor_id": "CGI",
                 },
@@ -436,13 +410,7 @@ class _Streams:
                     "event_type": {
                         "column": "event",
                         "values": {
-                            "loc_update": "location_update",
-                            "data_session": "data",
-                            "handover": "handover",
-                            "call_out": "call",
-                            "call_in": "call",
-                            "sms_out": "sms",
-                            "sms_in": "sms",
+                            OPERATOR_B_EVENTS[code]: value for code, value in EVENT_VALUES.items()
                         },
                     },
                     "sensor_id": "cell_id",
@@ -478,21 +446,33 @@ class _Streams:
         ]
 
 
-def _sensor_ids(world: Any) -> tuple[list[str], list[str]]:
-    sectors = [f"C{s:04d}-{i % 3 + 1}" for i, s in enumerate(world.sector_site.tolist())]
-    cameras = [f"CAM{i:04d}" for i in range(len(world.camera_node))]
-    return sectors, cameras
+def _vehicle_use(use: list[np.ndarray]) -> pa.Table:
+    """Trips per (vehicle, person, role)."""
+    import pyarrow as pa
+
+    rows = np.concatenate(use) if use else np.zeros((0, 3), dtype=np.int64)
+    keys, trips = np.unique(rows, axis=0, return_counts=True)
+    keys = keys.reshape(-1, 3)
+    return pa.table(
+        {
+            "vehicle_id": pa.array(keys[:, 0], pa.int32()),
+            "person_id": pa.array(keys[:, 1], pa.int32()),
+            "role": pa.array(np.where(keys[:, 2] == 1, "passenger", "driver"), pa.string()),
+            "trips": pa.array(trips, pa.int32()),
+        }
+    )
 
 
-def _sensor_feeds(world: Any, sector_ids: list[str], camera_ids: list[str]) -> list[Feed]:
+def _sensor_feeds(world: Any) -> list[Feed]:
     import pyarrow as pa
 
     from tessera.simulate.feeds import Feed
 
+    sector_ids, camera_ids = world.sector_ids(), world.camera_ids()
     sec_lat, sec_lon = world.to_latlon(world.site_xy[world.sector_site])
     cells = pa.table(
         {
-            "CELL_ID": [f"262-01-{s}" for s in sector_ids],
+            "CELL_ID": [OPERATOR_A_CELL + s for s in sector_ids],
             "SITE_ID": [f"S{s:04d}" for s in world.sector_site.tolist()],
             "LAT": np.round(sec_lat, 6),
             "LON": np.round(sec_lon, 6),

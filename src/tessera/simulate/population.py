@@ -106,6 +106,19 @@ TIE_TYPES = ("family", "colleague", "friend", "acquaintance")
 
 
 @dataclass(frozen=True)
+class TieIndex:
+    """Ties grouped by person (see :meth:`Population.tie_index`)."""
+
+    other: np.ndarray
+    kind: np.ndarray
+    strength: np.ndarray
+    bounds: np.ndarray
+
+    def of(self, person: int) -> slice:
+        return slice(int(self.bounds[person]), int(self.bounds[person + 1]))
+
+
+@dataclass(frozen=True)
 class Population:
     """People and organisations; arrays aligned by id."""
 
@@ -130,6 +143,18 @@ class Population:
     @property
     def size(self) -> int:
         return len(self.person_role)
+
+    def tie_index(self) -> TieIndex:
+        """Each person's ties: ``other[bounds[p]:bounds[p + 1]]`` are p's contacts, in
+        the order of the tie table, with the tie's ``kind`` and ``strength`` alongside."""
+        ends = np.concatenate([self.tie_a, self.tie_b])
+        order = np.argsort(ends, kind="stable")
+        return TieIndex(
+            other=np.concatenate([self.tie_b, self.tie_a])[order],
+            kind=np.concatenate([self.tie_type, self.tie_type])[order],
+            strength=np.concatenate([self.tie_strength, self.tie_strength])[order],
+            bounds=np.searchsorted(ends[order], np.arange(self.size + 1)),
+        )
 
     def persons_table(self) -> pa.Table:
         import pyarrow as pa

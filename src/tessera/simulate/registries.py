@@ -50,6 +50,7 @@ from tessera.simulate.feeds import Feed
 from tessera.simulate.population import EMBASSY_ROLES, TRADITION, Population
 from tessera.simulate.routine import LOCAL
 from tessera.simulate.world import World
+from tessera.types.enum import alpha3
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -145,12 +146,7 @@ _NS_STREETS = (
     "Giesebrechtstraße", "Joachimstaler Straße", "Meinekestraße",
 )  # fmt: skip
 _PLZ_CELL_M = 1_500.0
-_ISO3 = {
-    "AE": "ARE", "BR": "BRA", "CN": "CHN", "DE": "DEU", "EG": "EGY", "ES": "ESP",
-    "FR": "FRA", "GB": "GBR", "IN": "IND", "IR": "IRN", "IT": "ITA", "JP": "JPN",
-    "KR": "KOR", "NG": "NGA", "PK": "PAK", "PL": "POL", "RU": "RUS", "SA": "SAU",
-    "TR": "TUR", "UA": "UKR", "US": "USA",
-}  # fmt: skip
+# formal English names, as a foreign ministry writes them (the country type reads each)
 _ENGLISH = {
     "AE": "United Arab Emirates", "BR": "Brazil", "CN": "China", "DE": "Germany",
     "EG": "Egypt", "ES": "Spain", "FR": "France", "GB": "United Kingdom", "IN": "India",
@@ -633,7 +629,7 @@ def _residents(pop: Population, ids: _Identities, rng: np.random.Generator) -> F
     ]
     nat = pop.person_nationality[who]
     nationality = [
-        "Deutschland" if c == "DE" and x < 0.2 else _ISO3.get(str(c), str(c))
+        "Deutschland" if c == "DE" and x < 0.2 else alpha3(str(c)) or str(c)
         for c, x in zip(nat.tolist(), u[:, 2].tolist(), strict=True)
     ]
     document: list[str | None] = [
@@ -892,7 +888,7 @@ def _companies(pop: Population, ids: _Identities, rng: np.random.Generator) -> F
             number = number.replace(" ", "")
         numbers.append(number)
     countries = [
-        _ISO3[c] if k == "embassy" and x < 0.5 else c
+        (alpha3(c) or c) if k == "embassy" and x < 0.5 else c
         for c, k, x in zip(
             pop.org_country.tolist(), pop.org_kind.tolist(), u[:, 2].tolist(), strict=True
         )

@@ -14,7 +14,9 @@ bind their participants:
 Stays are whole building visits (``building`` -1: outside the district), each with an
 activity: home, work, lunch, errand, gym, social, outing, visit, meeting or away. The gaps
 between consecutive stays are the trips that the movement model fills in. Times are
-planned in local time (Europe/Berlin) and stored as UTC epoch seconds.
+planned as minutes after local midnight (Europe/Berlin) and stored as UTC epoch seconds;
+on a clock-change day those minutes are counted from midnight's UTC instant, so the
+wall-clock times after the change are an hour off (docs/simulation.md, Known limits).
 """
 
 from __future__ import annotations
@@ -104,6 +106,15 @@ class _Person:
     outing_places: tuple[int, ...]
 
 
+def local_midnights(start: dt.date, days: int) -> list[int]:
+    """UTC epoch seconds of local midnight on ``start`` and each of the ``days`` days
+    after it (``days + 1`` values)."""
+    return [
+        int(dt.datetime.combine(start + dt.timedelta(days=d), dt.time(), LOCAL).timestamp())
+        for d in range(days + 1)
+    ]
+
+
 class Planner:
     """The parts of a schedule shared by everyone (profiles, absences, meetings), ready
     to plan the days of any block of people. Each person's days draw from their own
@@ -127,11 +138,9 @@ class Planner:
                 for p in who:
                     if rng.random() < 0.35:
                         self.phone_left.add((p, m))
-        self.neighbours = _neighbours(pop)
-        self.midnights = [
-            int(dt.datetime.combine(start + dt.timedelta(days=d), dt.time(), LOCAL).timestamp())
-            for d in range(days + 1)
-        ]
+        ties = pop.tie_index()
+        self.neighbours = [ties.other[ties.of(p)] for p in range(pop.size)]
+        self.midnights = local_midnights(start, days)
 
     def schedule(self, persons: range | None = None) -> Schedule:
         """Stays of ``persons`` (default: everyone) and all meetings."""
@@ -162,14 +171,6 @@ class Planner:
 def build_schedule(world: World, pop: Population, start: dt.date, days: int, seed: int) -> Schedule:
     """Plan ``days`` days from ``start`` for everyone in ``pop``."""
     return Planner(world, pop, start, days, seed).schedule()
-
-
-def _neighbours(pop: Population) -> list[np.ndarray]:
-    ends = np.concatenate([pop.tie_a, pop.tie_b])
-    others = np.concatenate([pop.tie_b, pop.tie_a])
-    order = np.argsort(ends, kind="stable")
-    bounds = np.searchsorted(ends[order], np.arange(pop.size + 1))
-    return [others[order[bounds[i] : bounds[i + 1]]] for i in range(pop.size)]
 
 
 def _profiles(world: World, pop: Population, rng: np.random.Generator) -> list[_Person]:

@@ -18,19 +18,17 @@ needs.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tessera.simulate.assets import Assets, luhn_digit
-from tessera.simulate.movement import DRIVEN, Movement
+from tessera.simulate.assets import NIGHT_OFF_HOURS, Assets
+from tessera.simulate.movement import DRIVEN, Movement, Router, cumsum_by
 from tessera.simulate.routine import LOCAL
 from tessera.simulate.world import World
-
-if TYPE_CHECKING:
-    pass
+from tessera.types.identifiers import luhn_check_digit
 
 GRID_M = 25.0
 LU_PERIOD_S = 5400.0
@@ -117,6 +115,15 @@ class SensorModel:
         self.camera_of_node = np.full(len(world.node_xy), -1, dtype=np.int64)
         self.camera_of_node[world.camera_node] = np.arange(len(world.camera_node))
         self.plate_ocr = [p.replace("-", "").replace(" ", "") for p in assets.vehicle_plate]
+        self.policy = np.array(
+            [assets.second_policy.get(d, "") for d in range(len(assets.device_role))]
+        )
+        # the zone's UTC offset at the period's start and end (they differ by an hour at
+        # most), and the second it changes
+        t0, t1 = assets.period_start, assets.period_end
+        self.offsets = tuple(_utc_offset(t) for t in (t0, t1))
+        self.switch = _offset_switch(t0, t1) if self.offsets[0] != self.offsets[1] else t1
+        self.first_weekday = dt.datetime.fromtimestamp(t0, LOCAL).weekday()
 
     # -- device events ---------------------------------------------------------
     def device_events(
@@ -160,7 +167,7 @@ class SensorModel:
         start = np.repeat(t, burst)
         k = np.arange(burst.sum()) - np.repeat(np.cumsum(burst) - burst, burst)
         gaps = rng.exponential(75, len(k))
-        t = start + _cumsum_by_session(k, gaps)
+        t = start + cumsum_by(np.cumsum(k == 0), np.where(k == 0, 0.0, gaps))
         times.append(t)
         devs.append(dev)
         codes.append(np.ones(len(t), dtype=np.int8))
@@ -192,18 +199,7 @@ class SensorModel:
         )  # fmt: skip
 
     def _local_hour(self, t: np.ndarray) -> np.ndarray:
-        # the zone's offset at the period's start and end differ by an hour at most
-        start = self.assets.period_start
-        import datetime as dt
-
-        off0 = dt.datetime.fromtimestamp(start, LOCAL).utcoffset()
-        off1 = dt.datetime.fromtimestamp(self.assets.period_end, LOCAL).utcoffset()
-        o0 = off0.total_seconds() if off0 else 0.0
-        o1 = off1.total_seconds() if off1 else 0.0
-        if o0 == o1:
-            return ((t + o0) // 3600 % 24).astype(np.int64)
-        switch = _offset_switch(start, self.assets.period_end)
-        off = np.where(t < switch, o0, o1)
+        off = np.where(t < self.switch, *self.offsets)
         return ((t + off) // 3600 % 24).astype(np.int64)
 
     def _on(
@@ -215,17 +211,13 @@ class SensorModel:
         on = (time >= a.device_from[device]) & (time < a.device_to[device])
         on &= (time >= a.period_start) & (time < a.period_end)
         hour = self._local_hour(time)
-        night = (hour >= 1) & (hour < 6)
+        night = (hour >= NIGHT_OFF_HOURS[0]) & (hour < NIGHT_OFF_HOURS[1])
         on &= ~(a.device_night_off[device] & night)
         second = a.device_role[device] == "second"
         if second.any():
-            policy = np.array([a.second_policy.get(int(d), "") for d in device[second]])
+            policy = self.policy[device[second]]
             h = hour[second]
-            import datetime as dt
-
-            day_index = (time[second] - a.period_start) // 86400
-            start_wd = dt.datetime.fromtimestamp(a.period_start, LOCAL).weekday()
-            wd = (start_wd + day_index) % 7
+            wd = (self.first_weekday + (time[second] - a.period_start) // 86400) % 7
             ok = np.where(
                 policy == "work_hours",
                 (wd < 5) & (h >= 9) & (h < 18),
@@ -244,7 +236,10 @@ class SensorModel:
         """Within 2 h before to 1 h after one of the person's discreet meetings."""
         s = movement.stays
         ok = np.zeros(len(person), dtype=bool)
+        here = set(np.unique(person).tolist())
         for m in np.flatnonzero(s.meeting_discreet).tolist():
+            if here.isdisjoint(s.meeting_people[m]):
+                continue
             who = np.isin(person, s.meeting_people[m])
             if who.any():
                 lo, hi = s.meeting_start[m] - 7200, s.meeting_end[m] + 3600
@@ -363,13 +358,9 @@ class SensorModel:
         )  # fmt: skip
 
     # -- background: through traffic and visitors ---------------------------------
-    def through_traffic(self, movement_router: object, n_vehicles: int) -> PlateReads:
+    def through_traffic(self, r: Router, n_vehicles: int) -> PlateReads:
         """Cars from outside crossing the district exit to exit on some days."""
-        from tessera.simulate.movement import Router
-
-        if not isinstance(movement_router, Router):
-            raise TypeError("through_traffic needs the movement model's Router")
-        r, w, a = movement_router, self.world, self.assets
+        w, a = self.world, self.assets
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 10]))
         days = round((a.period_end - a.period_start) / 86400)
         plates = [_foreign_plate(rng) for _ in range(n_vehicles)]
@@ -384,8 +375,6 @@ class SensorModel:
         first = np.r_[True, trip[1:] != trip[:-1]] if len(trip) else np.zeros(0, bool)
         prev = np.r_[node[:1], node[:-1]]
         seg = np.where(first, 0.0, r.car_s[prev, node]) * 1.2
-        from tessera.simulate.movement import cumsum_by
-
         t = depart[trip] + cumsum_by(trip, seg).round().astype(np.int64)
         cam = self.camera_of_node[node]
         hit = cam >= 0
@@ -408,7 +397,7 @@ class SensorModel:
                 {
                     "msisdn": _valid_number(cc, rng),
                     "imsi": mcc + "0" + f"{int(rng.integers(0, 10**11)):011d}",
-                    "imei": body + luhn_digit(body),
+                    "imei": body + luhn_check_digit(body),
                 }
             )
         visit_days = rng.random((n_devices, days)) < 0.15
@@ -450,18 +439,13 @@ def _valid_number(prefix: str, rng: np.random.Generator) -> str:
     raise ValueError(f"no valid number found under {prefix}")
 
 
-def _cumsum_by_session(k: np.ndarray, gaps: np.ndarray) -> np.ndarray:
-    """Offsets within sessions: 0 at each session's first event, then cumulative gaps."""
-    g = np.where(k == 0, 0.0, gaps)
-    total = np.cumsum(g)
-    base = np.maximum.accumulate(np.where(k == 0, total, 0.0))
-    return total - base
+def _utc_offset(t: int) -> float:
+    offset = dt.datetime.fromtimestamp(t, LOCAL).utcoffset()
+    return offset.total_seconds() if offset else 0.0
 
 
 def _offset_switch(start: int, end: int) -> int:
     """The UTC second at which the zone's offset changes within [start, end)."""
-    import datetime as dt
-
     lo, hi = start, end
     off = dt.datetime.fromtimestamp(lo, LOCAL).utcoffset()
     while hi - lo > 1:

@@ -133,6 +133,13 @@ class World:
         return bool(seen.all())
 
     # -- tables, as the truth and the sensor lists are written -------------------
+    def sector_ids(self) -> list[str]:
+        """Cell sector ids: the site and the sector's number (1-3) on it."""
+        return [f"C{s:04d}-{i % 3 + 1}" for i, s in enumerate(self.sector_site.tolist())]
+
+    def camera_ids(self) -> list[str]:
+        return [f"CAM{i:04d}" for i in range(len(self.camera_node))]
+
     def sensors_table(self) -> pa.Table:
         """Plate cameras and cell sectors with their true positions (WGS84)."""
         import pyarrow as pa
@@ -144,8 +151,7 @@ class World:
         n_cam, n_sec = len(cam_xy), len(sec_xy)
         return pa.table(
             {
-                "sensor_id": [f"CAM{i:04d}" for i in range(n_cam)]
-                + [f"C{s:04d}-{i % 3 + 1}" for i, s in enumerate(self.sector_site.tolist())],
+                "sensor_id": self.camera_ids() + self.sector_ids(),
                 "kind": ["plate_camera"] * n_cam + ["cell_sector"] * n_sec,
                 "lat": np.concatenate([cam_lat, sec_lat]),
                 "lon": np.concatenate([cam_lon, sec_lon]),

@@ -211,6 +211,11 @@ _COUNTRIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+def alpha3(alpha2: str) -> str | None:
+    """The ISO 3166-1 alpha-3 code of a country the country type knows by name."""
+    return next((a3 for a2, a3, _ in _COUNTRIES if a2 == alpha2), None)
+
+
 @functools.lru_cache(maxsize=1)
 def _country_table() -> dict[str, str]:
     import phonenumbers
