@@ -123,3 +123,12 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert metrics["ingest.quarantine.recall"] == 1.0
     again = runner.invoke(app, args)  # re-runnable
     assert again.exit_code == 0, again.output
+
+
+def test_demo_never_replaces_a_real_workspace(tmp_path: Path) -> None:
+    real = tmp_path / "casework"
+    assert runner.invoke(app, ["init", str(real)]).exit_code == 0
+    r = runner.invoke(app, ["demo", "--workspace", str(real), "--persons", "60", "--days", "1"])
+    assert r.exit_code == 1
+    assert "not made by `tessera demo`" in r.output
+    assert (real / "tessera.yaml").is_file()  # untouched

@@ -24,6 +24,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: rich_utils would import markdown-it (~0.4 s)
 )
 
+DEMO_MARKER = "DEMO"  # `tessera demo` replaces only folders holding this file
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
 
 
@@ -369,13 +370,14 @@ def demo(
 
     console = _console()
     data_dir = workspace.with_name(workspace.name + "-data")
+    # only folders the demo marked as its own are replaced: never a real workspace
     for folder in (workspace, data_dir):
         if folder.exists():
-            if not (folder / "tessera.yaml").exists() and not (folder / "DEMO").exists():
+            if not (folder / DEMO_MARKER).exists():
                 _fail(
                     ValueError(
-                        f"{folder} exists and was not made by `tessera demo`; "
-                        "choose another --workspace"
+                        f"{folder} exists and was not made by `tessera demo` (no "
+                        f"{DEMO_MARKER} file in it); choose another --workspace or remove it"
                     )
                 )
             shutil.rmtree(folder)
@@ -394,9 +396,10 @@ def demo(
                 bar.update(task, total=total, completed=done, description=stage)
 
             run_simulation(data_dir, persons=persons, days=days, seed=seed, progress=report)
-        (data_dir / "DEMO").write_text("made by `tessera demo`; safe to delete\n")
+        (data_dir / DEMO_MARKER).write_text("made by `tessera demo`; safe to delete\n")
         mappings = sorted((data_dir / "mappings").glob("*.yaml"))
         with Workspace.init(workspace) as ws:
+            (workspace / DEMO_MARKER).write_text("made by `tessera demo`; safe to delete\n")
             with _RichProgress(console) as progress:
                 results = [r for m in mappings for r in ws.ingest(m, progress=progress)]
             _print_results(console, results)
