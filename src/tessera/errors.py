@@ -13,6 +13,7 @@ traceback::
     ├── EngineError           an engine failed to run a step
     │   └── UnsupportedOperation   the engine lacks a capability (declared as data)
     ├── StageError            a pipeline stage is misdeclared or failed
+    ├── ResolutionError       entity resolution cannot do what was asked (unknown record, ...)
     └── EvaluationError       scoring a workspace against a simulator's truth failed
         └── TruthError        the truth folder, or a file or column in it, is missing or unreadable
 """
@@ -54,6 +55,11 @@ class UnsupportedOperation(EngineError):
 
 class StageError(TesseraError):
     """A pipeline stage is misdeclared or failed."""
+
+
+class ResolutionError(TesseraError):
+    """Entity resolution cannot do what was asked: an unknown record, records of two
+    kinds judged together, a missing model, inconsistent clustering parameters."""
 
 
 class EvaluationError(TesseraError):

@@ -236,7 +236,17 @@ class _RichProgress:
 
 
 @app.command()
-def build(workspace: WorkspaceArg) -> None:
+def build(
+    workspace: WorkspaceArg,
+    retrain: Annotated[
+        bool,
+        typer.Option(
+            "--retrain",
+            help="Estimate new entity-resolution models instead of reusing the stored ones "
+            "(then every pair is scored again).",
+        ),
+    ] = False,
+) -> None:
     """Run every pipeline stage in dependency order."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -259,12 +269,129 @@ def build(workspace: WorkspaceArg) -> None:
             def report(stage: str, done: int, total: int) -> None:
                 bar.update(task, total=total, completed=done, description=stage or "build done")
 
+            if retrain:
+                from tessera.resolve.stage import forget_models
+
+                with ws.engine.transaction():
+                    forget_models(ws.engine)
             results = ws.build(progress=report)
     except TesseraError as exc:
         _fail(exc)
     for r in results:
         outs = ", ".join(f"{k} ({v:,} rows)" for k, v in r.outputs.items())
         console.print(f"{r.stage}: {outs} in {r.duration_s:.2f}s")
+
+
+@app.command()
+def explain(
+    workspace: WorkspaceArg,
+    record_a: Annotated[str, typer.Argument(help="A record: SOURCE:RECORD_ID or its obs_id.")],
+    record_b: Annotated[str, typer.Argument(help="Another record of the same kind.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The waterfall as JSON.")] = False,
+) -> None:
+    """Why two registry records are (or are not) one entity: the match-weight waterfall."""
+    from tessera.errors import TesseraError
+    from tessera.resolve.explain import explain as run_explain
+    from tessera.workspace import Workspace
+
+    try:
+        with Workspace.open(workspace) as ws:
+            result = run_explain(ws, record_a, record_b)
+    except TesseraError as exc:
+        _fail(exc)
+    if as_json:
+        import dataclasses
+
+        typer.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
+        return
+    _print_waterfall(result)
+
+
+def _print_waterfall(result: Any) -> None:
+    from rich.table import Table
+
+    console = _console()
+    table = Table(
+        title=f"{result.kind}: {result.left.label}  vs  {result.right.label}", title_justify="left"
+    )
+    for col, justify in (("comparison", "left"), ("level", "left"), ("left", "left"),
+                         ("right", "left"), ("weight", "right"), ("tf adj.", "right"),
+                         ("total", "right"), ("", "left")):  # fmt: skip
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for step in result.steps:
+        bar_len = min(int(abs(step.weight + step.tf_adjustment)), 24)
+        colour = "green" if step.weight + step.tf_adjustment >= 0 else "red"
+        bar = f"[{colour}]{'█' * bar_len}[/]"
+        table.add_row(
+            step.comparison,
+            step.level,
+            _cell(step.left),
+            _cell(step.right),
+            f"{step.weight:+.2f}",
+            f"{step.tf_adjustment:+.2f}" if step.tf_adjustment else "",
+            f"{step.cumulative:+.2f}",
+            bar,
+        )
+    console.print(table)
+    console.print(
+        f"match weight [bold]{result.match_weight:+.2f}[/] bits, "
+        f"probability [bold]{result.match_probability:.4f}[/]"
+    )
+    if result.same_entity is not None:
+        console.print(
+            "the build put them in " + ("one entity" if result.same_entity else "two entities")
+        )
+    if result.judgement:
+        j = result.judgement
+        console.print(
+            f"analyst judgement: [bold]{j['verdict']}[/] by {j['user']} "
+            f"({j['reason']}), {j['created_at']}"
+        )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+@app.command()
+def judge(
+    workspace: WorkspaceArg,
+    record_a: Annotated[str, typer.Argument(help="A record: SOURCE:RECORD_ID or its obs_id.")],
+    record_b: Annotated[str, typer.Argument(help="Another record of the same kind.")],
+    same: Annotated[
+        bool,
+        typer.Option("--same/--not-same", help="The analyst's verdict on the two records."),
+    ],
+    user: Annotated[str, typer.Option("--user", "-u", help="Who makes the judgement.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="What the analyst saw.")],
+) -> None:
+    """Record that two records are (not) the same entity; it overrides the model in every build."""
+    from tessera.errors import TesseraError
+    from tessera.resolve.explain import judge as run_judge
+    from tessera.workspace import Workspace
+
+    try:
+        with Workspace.open(workspace) as ws:
+            counts = run_judge(
+                ws, record_a, record_b, "same" if same else "not_same", user=user, reason=reason
+            )
+    except TesseraError as exc:
+        _fail(exc)
+    verdict = "the same entity" if same else "different entities"
+    _console().print(f"recorded: {record_a} and {record_b} are {verdict} (by {user})")
+    if counts:
+        _console().print(
+            f"re-clustered: {counts.get('resolution_entity', 0):,} entities from "
+            f"{counts.get('resolution_record', 0):,} records"
+        )
+    else:
+        _console().print("it takes effect at the next `tessera build`")
 
 
 @app.command()

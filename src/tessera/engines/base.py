@@ -34,6 +34,7 @@ CAPABILITIES: dict[str, dict[str, bool | str]] = {
     "materialise": {"duckdb": True, "spark": True},
     "try_strptime": {"duckdb": True, "spark": "use to_timestamp with ANSI mode off"},
     "parquet_view": {"duckdb": True, "spark": "Spark has no exact file row numbers"},
+    "splink": {"duckdb": True, "spark": "Splink's SparkAPI binding lands with the Spark engine"},
 }
 
 
@@ -79,6 +80,16 @@ class Engine(ABC):
         """A temporary view of a Parquet file's ``columns`` plus its 1-based row number,
         scanned by the engine itself (capability ``parquet_view``)."""
         self.require("parquet_view")
+
+    def splink_api(self) -> Any:
+        """A Splink database API over this engine's own connection (capability ``splink``)."""
+        self.require("splink")
+        raise UnsupportedOperation(f"engine {self.name!r} declares splink but has no binding")
+
+    def scratch(self) -> Engine:
+        """An engine for working tables that must stay out of the workspace and out of
+        its open transaction (Splink's). Engines without transactions return themselves."""
+        return self
 
     @abstractmethod
     def unregister(self, name: str) -> None:

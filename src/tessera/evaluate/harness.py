@@ -62,8 +62,9 @@ def registered_providers() -> list[Provider]:
     """Every metric provider Tessera has, in report order."""
     from tessera.evaluate.identifiers import PROVIDERS as identifiers
     from tessera.evaluate.ingest import PROVIDERS as ingest
+    from tessera.evaluate.resolution import PROVIDERS as resolution
 
-    return [*ingest, *identifiers]
+    return [*ingest, *identifiers, *resolution]
 
 
 def evaluate(

@@ -45,7 +45,7 @@ import numpy as np
 
 from tessera.simulate.assets import NIGHT_OFF_HOURS, Assets
 from tessera.simulate.feeds import Feed
-from tessera.simulate.population import Population
+from tessera.simulate.population import FEMALE_GIVEN, Population
 from tessera.simulate.routine import LOCAL, Schedule
 
 if TYPE_CHECKING:
@@ -797,15 +797,6 @@ def build_communications(
 
 # --- contact lists ---------------------------------------------------------------------
 
-_FEMALE = frozenset({
-    "Anna", "Julia", "Katrin", "Sabine", "Laura", "Lena", "Emily", "Charlotte", "Sophie",
-    "Grace", "Jennifer", "Jessica", "Ashley", "Sarah", "Marie", "Camille", "Chloé", "Léa",
-    "Giulia", "Francesca", "Chiara", "Sara", "Lucía", "María", "Carmen", "Elena", "Ewa",
-    "Katarzyna", "Agnieszka", "Yuki", "Akiko", "Naoko", "Emi", "Hana", "Yuna", "Soyeon",
-    "Priya", "Anjali", "Sunita", "Kavita", "Ana", "Juliana", "Fernanda", "Beatriz", "Ayşe",
-    "Fatma", "Zeynep", "Elif", "Ngozi", "Amaka", "Funmi", "Aisha", "Olga", "Natalia",
-    "Tatiana", "Irina", "Fatima", "Layla", "Mariam", "Fang", "Jing", "Yan", "Lijuan",
-})  # fmt: skip
 _NICKNAMES = {
     "Thomas": "Tom", "Michael": "Micha", "Katrin": "Kati", "Stefan": "Steffen",
     "Lukas": "Luki", "Sabine": "Bine", "Aleksandr": "Sasha", "Dmitri": "Dima",
@@ -867,7 +858,7 @@ def _entry_name(
     years = (pop.person_birth[owner] - pop.person_birth[contact]).astype(int) / 365.25
     if tie == "family" and years > 18:  # a parent
         mother, father = _PARENTS.get(nat, ("Mama", "Papa"))
-        return mother if given in _FEMALE else father
+        return mother if given in FEMALE_GIVEN else father
     if nat == "CN" and str(pop.person_nationality[contact]) == "CN":
         hanzi = pop.person_name[contact]
         if tie == "family":

@@ -9,11 +9,14 @@ social graph joins family (same household), colleagues (same organisation), frie
 strength in (0, 1].
 
 Names are the truth: registries write them with their own dirt later. Each person has
-a name in their own script (Hanzi for Chinese nationals) and its Latin form.
+a name in their own script (Hanzi for Chinese nationals) and its Latin form. Names are
+long-tailed, as in real registers: a few common names (Thomas Müller) and many rare ones,
+so that at 20,000 people most full names are distinct.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -47,60 +50,336 @@ EMBASSY_COUNTRIES = (
 TRADITION = {"CN": "chinese", "RU": "russian", "UA": "russian", "IR": "arabic",
              "SA": "arabic", "EG": "arabic", "AE": "arabic", "PK": "arabic"}  # fmt: skip
 
+# Name pools. Each pool lists its most frequent names first: the first entries of every
+# pool are the names the registries know transliterations and nicknames for
+# (registries._VARIANTS, _GERMAN, _NICKNAMES), then a long tail of rarer names. Names are
+# drawn with Zipf-like weights by rank (see _zipf_cdf), so a few names are common and
+# most are rare, as in real registers. A given name never contains a space (registries
+# split the Latin name at its first space).
 _CN_FAMILY = [("王", "Wang"), ("李", "Li"), ("张", "Zhang"), ("刘", "Liu"), ("陈", "Chen"),
               ("杨", "Yang"), ("黄", "Huang"), ("赵", "Zhao"), ("周", "Zhou"),
-              ("吴", "Wu")]  # fmt: skip
+              ("吴", "Wu"),
+              # the tail: one-character surnames only (Hanzi family = first character)
+              ("徐", "Xu"), ("孙", "Sun"), ("胡", "Hu"), ("朱", "Zhu"), ("高", "Gao"),
+              ("林", "Lin"), ("何", "He"), ("郭", "Guo"), ("马", "Ma"), ("罗", "Luo"),
+              ("梁", "Liang"), ("宋", "Song"), ("郑", "Zheng"), ("谢", "Xie"),
+              ("韩", "Han"), ("唐", "Tang"), ("冯", "Feng"), ("于", "Yu"), ("董", "Dong"),
+              ("肖", "Xiao"), ("程", "Cheng"), ("曹", "Cao"), ("袁", "Yuan"),
+              ("邓", "Deng"), ("许", "Xu"), ("傅", "Fu"), ("沈", "Shen"), ("彭", "Peng"),
+              ("苏", "Su"), ("蒋", "Jiang")]  # fmt: skip
 _CN_GIVEN = [("小明", "Xiaoming"), ("伟", "Wei"), ("芳", "Fang"), ("静", "Jing"),
              ("强", "Qiang"), ("磊", "Lei"), ("军", "Jun"), ("洋", "Yang"), ("艳", "Yan"),
              ("建华", "Jianhua"), ("丽娟", "Lijuan"), ("志强", "Zhiqiang")]  # fmt: skip
+# Syllables Chinese given names are composed of (one or two), most frequent first. Each
+# has one reading and starts with a consonant, so joined pinyin ("Xiaoming") reads back
+# unambiguously and by syllable ("Xiao Ming").
+_CN_SYLLABLES = [("伟", "Wei"), ("明", "Ming"), ("华", "Hua"), ("丽", "Li"), ("建", "Jian"),
+                 ("小", "Xiao"), ("志", "Zhi"), ("静", "Jing"), ("芳", "Fang"),
+                 ("军", "Jun"), ("海", "Hai"), ("玉", "Yu"), ("红", "Hong"), ("国", "Guo"),
+                 ("文", "Wen"), ("杰", "Jie"), ("晓", "Xiao"), ("丹", "Dan"), ("平", "Ping"),
+                 ("林", "Lin"), ("敏", "Min"), ("刚", "Gang"), ("勇", "Yong"), ("辉", "Hui"),
+                 ("婷", "Ting"), ("磊", "Lei"), ("燕", "Yan"), ("春", "Chun"), ("梅", "Mei"),
+                 ("涛", "Tao"), ("斌", "Bin"), ("玲", "Ling"), ("鹏", "Peng"), ("飞", "Fei"),
+                 ("雪", "Xue"), ("浩", "Hao"), ("宇", "Yu"), ("峰", "Feng"), ("秀", "Xiu"),
+                 ("兰", "Lan"), ("霞", "Xia"), ("东", "Dong"), ("新", "Xin"), ("天", "Tian"),
+                 ("成", "Cheng"), ("嘉", "Jia"), ("子", "Zi"), ("欣", "Xin"), ("思", "Si"),
+                 ("佳", "Jia"), ("晨", "Chen"), ("博", "Bo"), ("凯", "Kai"), ("瑞", "Rui"),
+                 ("琪", "Qi"), ("涵", "Han"), ("轩", "Xuan"), ("泽", "Ze"), ("宁", "Ning"),
+                 ("颖", "Ying"), ("倩", "Qian"), ("梓", "Zi"), ("诗", "Shi"), ("亮", "Liang"),
+                 ("龙", "Long"), ("松", "Song")]  # fmt: skip
 _RU_FAMILY = ["Ivanov", "Smirnov", "Kuznetsov", "Popov", "Vasiliev", "Petrov", "Sokolov",
-              "Mikhailov", "Novikov", "Fedorov", "Morozov", "Volkov"]  # fmt: skip
+              "Mikhailov", "Novikov", "Fedorov", "Morozov", "Volkov",
+              "Lebedev", "Kozlov", "Egorov", "Pavlov", "Semenov", "Golubev", "Vinogradov",
+              "Bogdanov", "Vorobiev", "Kovalev", "Orlov", "Nikolaev", "Makarov", "Zakharov",
+              "Zaitsev", "Solovyov", "Borisov", "Yakovlev", "Grigoriev", "Romanov",
+              "Stepanov", "Sorokin", "Frolov", "Alekseev", "Lazarev", "Medvedev", "Ershov",
+              "Nikitin", "Sobolev", "Ryabov", "Polyakov", "Tsvetkov", "Danilov", "Zhukov",
+              "Kuzmin", "Kulikov", "Belov", "Gusev", "Kiselev", "Tarasov", "Belyaev",
+              "Komarov", "Titov", "Baranov", "Shevchenko", "Bondarenko", "Kovalenko",
+              "Tkachenko", "Kravchenko", "Boyko", "Melnyk", "Oliynyk"]  # fmt: skip
 _RU_GIVEN = ["Sergei", "Aleksandr", "Dmitri", "Andrei", "Aleksei", "Olga", "Natalia",
-             "Elena", "Tatiana", "Irina", "Yuri", "Mikhail"]  # fmt: skip
+             "Elena", "Tatiana", "Irina", "Yuri", "Mikhail",
+             "Vladimir", "Nikolai", "Ivan", "Pavel", "Maksim", "Artem", "Roman", "Oleg",
+             "Igor", "Viktor", "Evgeni", "Konstantin", "Denis", "Anton", "Kirill", "Ilya",
+             "Nikita", "Boris", "Svetlana", "Anastasia", "Maria", "Yulia", "Ekaterina",
+             "Anna", "Marina", "Ludmila", "Galina", "Oksana", "Ksenia", "Daria", "Polina",
+             "Vera", "Larisa", "Nadezhda"]  # fmt: skip
 _AR_FAMILY = ["Al-Sayed", "Haddad", "Hussein", "Abdullah", "Rahman", "Khalil", "Nasser",
-              "Mansour", "Farouk", "Hashemi", "Karimi", "Tehrani"]  # fmt: skip
+              "Mansour", "Farouk", "Hashemi", "Karimi", "Tehrani",
+              "Ibrahim", "Mahmoud", "Mostafa", "Saleh", "Salem", "Hamdan", "Aziz",
+              "Darwish", "Ismail", "Suleiman", "Othman", "Abbas", "Jaber", "Shaheen",
+              "Qasim", "Hamed", "Fathi", "Al-Masri", "Al-Rashid", "Al-Harbi", "Al-Qahtani",
+              "Al-Ghamdi", "Al-Zahrani", "Al-Shehri", "Al-Otaibi", "Al-Dosari",
+              "Al-Mutairi", "Al-Shamsi", "Al-Mansoori", "Al-Nuaimi", "Al-Amin", "Ahmadi",
+              "Hosseini", "Mousavi", "Rezaei", "Mohammadi", "Jafari", "Sadeghi", "Rahimi",
+              "Moradi", "Ghorbani", "Kazemi", "Rostami", "Akbari", "Khan", "Malik",
+              "Qureshi", "Chaudhry", "Sheikh", "Siddiqui", "Mirza", "Iqbal", "Butt",
+              "Shah"]  # fmt: skip
 _AR_GIVEN = ["Mohammed", "Ahmed", "Omar", "Youssef", "Khaled", "Fatima", "Aisha", "Layla",
-             "Mariam", "Hassan", "Ali", "Reza"]  # fmt: skip
+             "Mariam", "Hassan", "Ali", "Reza",
+             "Ibrahim", "Mahmoud", "Mustafa", "Tariq", "Karim", "Samir", "Hamza", "Bilal",
+             "Yasser", "Amir", "Saeed", "Faisal", "Majid", "Mehdi", "Hossein", "Amin",
+             "Imran", "Usman", "Zainab", "Nour", "Sara", "Huda", "Rania", "Amina", "Salma",
+             "Hana", "Dina", "Yasmin", "Zahra", "Shirin", "Parisa", "Nasrin", "Farah",
+             "Samira"]  # fmt: skip
+
+
+def _compose(roots: tuple[str, ...], suffixes: tuple[str, ...]) -> list[str]:
+    """Surnames from roots and suffixes ("Berg" + "mann"), by suffix then root, leaving
+    out joins that read badly: a repeated root ("Bergberg"), a doubled letter at the seam
+    ("Steinner") and two vowels meeting ("Seeer")."""
+    out: list[str] = []
+    for suffix in suffixes:
+        for root in roots:
+            low = root.lower()
+            if suffix.startswith(low) or low.endswith(suffix) or low[-1] == suffix[0]:
+                continue
+            if low[-1] in "aeiouäöü" and suffix[0] in "aeiouäöü":
+                continue
+            out.append(root + suffix)
+    return out
+
+
+def _unique(*pools: list[str]) -> list[str]:
+    """The names of ``pools`` in order, each once."""
+    return list(dict.fromkeys(name for pool in pools for name in pool))
+
+
+_DE_GIVEN = ["Anna", "Thomas", "Michael", "Julia", "Stefan", "Katrin", "Peter", "Laura",
+             "Jürgen", "Sabine", "Lukas", "Lena",
+             "Andreas", "Christian", "Daniel", "Markus", "Martin", "Frank", "Alexander",
+             "Sebastian", "Tobias", "Florian", "Matthias", "Jan", "Uwe", "Klaus",
+             "Wolfgang", "Dirk", "Jörg", "Ralf", "Holger", "Sven", "Torsten", "Bernd",
+             "Dieter", "Hans", "Helmut", "Manfred", "Gerhard", "Werner", "Horst", "Karl",
+             "Heinz", "Günter", "Felix", "Jonas", "Leon", "Paul", "Maximilian", "Simon",
+             "Philipp", "Niklas", "Moritz", "Tim", "Finn", "Elias", "Ben", "Maria",
+             "Ursula", "Monika", "Petra", "Claudia", "Susanne", "Andrea", "Birgit", "Heike",
+             "Nicole", "Stefanie", "Christina", "Katharina", "Sandra", "Melanie", "Martina",
+             "Kerstin", "Silke", "Anja", "Tanja", "Nadine", "Jana", "Sarah", "Lisa",
+             "Hannah", "Lea", "Marie", "Sophie", "Emma", "Mia", "Leonie", "Johanna",
+             "Charlotte", "Clara", "Franziska", "Ingrid", "Renate", "Gisela", "Helga",
+             "Karin", "Brigitte", "Elke", "Gabriele", "Angelika", "Jutta"]  # fmt: skip
+_DE_FAMILY = _unique(
+    ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker",
+     "Schulz", "Hoffmann", "Koch", "Richter",
+     "Schäfer", "Bauer", "Klein", "Wolf", "Schröder", "Neumann", "Schwarz", "Zimmermann",
+     "Braun", "Krüger", "Hofmann", "Hartmann", "Lange", "Schmitt", "Werner", "Schmitz",
+     "Krause", "Meier", "Lehmann", "Schmid", "Schulze", "Maier", "Köhler", "Herrmann",
+     "König", "Walter", "Mayer", "Huber", "Kaiser", "Fuchs", "Peters", "Lang", "Scholz",
+     "Möller", "Weiß", "Jung", "Hahn", "Schubert", "Vogel", "Friedrich", "Keller",
+     "Günther", "Frank", "Berger", "Winkler", "Roth", "Beck", "Lorenz", "Baumann",
+     "Franke", "Albrecht", "Schuster", "Simon", "Ludwig", "Böhm", "Winter", "Kraus",
+     "Martin", "Schumacher", "Krämer", "Vogt", "Stein", "Jäger", "Otto", "Sommer", "Groß",
+     "Seidel", "Heinrich", "Brandt", "Haas", "Schreiber", "Graf", "Schulte", "Dietrich",
+     "Ziegler", "Kuhn", "Kühn", "Pohl", "Engel", "Horn", "Busch", "Bergmann", "Thomas",
+     "Voigt", "Sauer", "Arnold", "Wolff", "Pfeiffer"],
+    # where someone lived, and what they did there: Bergmann, Holzer, Waldbauer
+    _compose(("Berg", "Wald", "Holz", "Stein", "Bach", "Feld", "Brunn", "Hof", "Busch",
+              "Mühl", "Kirch", "Moos", "Wies", "Sand", "Brück", "Dorn", "Kamp", "Lind",
+              "Eich", "Hag", "Graben", "Bruck", "Au", "Reut", "Ried", "Stauden", "Weid",
+              "Hügel"),
+             ("mann", "er", "bauer", "meier", "huber", "hofer", "müller", "schmidt",
+              "inger", "reiter", "maier", "ner")),
+    # place names: Schönfeld, Rosenberg, Lichtenstein
+    _compose(("Schön", "Grün", "Rosen", "Linden", "Hohen", "Alten", "Neu", "Ober", "Unter",
+              "Sonnen", "Blumen", "Falken", "Adler", "Lichten", "Eichen", "Tannen",
+              "Birken", "Buchen", "Wein", "Rot", "Mittel", "Kalten"),
+             ("berg", "feld", "bach", "stein", "wald", "hof", "dorf", "thal", "au",
+              "hausen", "brunn", "eck", "burg", "heim")),
+)  # fmt: skip
+
 # Other nationalities: (given names, family names) in Latin script.
 _LATIN_NAMES: dict[str, tuple[list[str], list[str]]] = {
-    "DE": (["Anna", "Thomas", "Michael", "Julia", "Stefan", "Katrin", "Peter", "Laura",
-            "Jürgen", "Sabine", "Lukas", "Lena"],
-           ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner",
-            "Becker", "Schulz", "Hoffmann", "Koch", "Richter"]),
-    "GB": (["James", "Emily", "Oliver", "Charlotte", "William", "Sophie", "Harry", "Grace"],
-           ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Davies", "Evans"]),
-    "US": (["Michael", "Jennifer", "David", "Jessica", "Robert", "Ashley", "John", "Sarah"],
+    "DE": (_DE_GIVEN, _DE_FAMILY),
+    "GB": (["James", "Emily", "Oliver", "Charlotte", "William", "Sophie", "Harry", "Grace",
+            "George", "Jack", "Thomas", "Charlie", "Jacob", "Alfie", "Daniel", "Joshua",
+            "Samuel", "Benjamin", "Edward", "Matthew", "Andrew", "Richard", "Paul", "Mark",
+            "Olivia", "Amelia", "Isla", "Ava", "Jessica", "Lily", "Ella", "Chloe", "Lucy",
+            "Hannah", "Rebecca", "Helen", "Claire", "Emma"],
+           ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Davies", "Evans",
+            "Thomas", "Johnson", "Roberts", "Walker", "Wright", "Robinson", "Thompson",
+            "White", "Hughes", "Edwards", "Green", "Hall", "Wood", "Harris", "Lewis",
+            "Martin", "Jackson", "Clarke", "Turner", "Hill", "Scott", "Cooper", "Morris",
+            "Ward", "Moore", "King", "Watson", "Baker", "Harrison", "Morgan", "Young",
+            "Allen", "Mitchell", "James", "Phillips", "Bell", "Parker", "Carter"]),
+    "US": (["Michael", "Jennifer", "David", "Jessica", "Robert", "Ashley", "John", "Sarah",
+            "James", "William", "Christopher", "Matthew", "Joshua", "Daniel", "Andrew",
+            "Joseph", "Brian", "Kevin", "Jason", "Ryan", "Tyler", "Brandon", "Mary",
+            "Linda", "Elizabeth", "Emily", "Amanda", "Melissa", "Stephanie", "Nicole",
+            "Megan", "Lauren", "Rachel", "Heather", "Amber"],
            ["Johnson", "Miller", "Davis", "Garcia", "Rodriguez", "Martinez", "Anderson",
-            "Thomas"]),
-    "FR": (["Pierre", "Marie", "Jean", "Camille", "Louis", "Chloé", "Antoine", "Léa"],
+            "Thomas", "Smith", "Williams", "Brown", "Jones", "Hernandez", "Lopez",
+            "Gonzalez", "Wilson", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez",
+            "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis",
+            "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres",
+            "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
+            "Rivera", "Campbell", "Mitchell", "Carter", "Roberts"]),
+    "FR": (["Pierre", "Marie", "Jean", "Camille", "Louis", "Chloé", "Antoine", "Léa",
+            "Nicolas", "Julien", "Thomas", "Alexandre", "Maxime", "Hugo", "Lucas",
+            "Mathieu", "Philippe", "François", "Michel", "Sébastien", "Jean-Pierre",
+            "Julie", "Sophie", "Isabelle", "Nathalie", "Céline", "Émilie", "Manon",
+            "Sarah", "Inès", "Claire", "Aurélie", "Margaux", "Juliette", "Anne-Marie"],
            ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit",
-            "Durand"]),
+            "Durand", "Leroy", "Moreau", "Simon", "Laurent", "Lefebvre", "Michel",
+            "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel",
+            "Girard", "André", "Lefèvre", "Mercier", "Dupont", "Lambert", "Bonnet",
+            "François", "Legrand", "Garnier", "Faure", "Rousseau", "Blanc", "Guérin",
+            "Muller", "Henry", "Roussel", "Nicolas", "Perrin", "Morin", "Mathieu",
+            "Clément", "Gauthier", "Dumont", "Fontaine", "Chevalier", "Robin"]),
     "IT": (["Marco", "Giulia", "Luca", "Francesca", "Alessandro", "Chiara", "Matteo",
-            "Sara"],
+            "Sara", "Giuseppe", "Giovanni", "Antonio", "Francesco", "Mario", "Roberto",
+            "Giorgio", "Stefano", "Paolo", "Lorenzo", "Davide", "Simone", "Federico",
+            "Riccardo", "Maria", "Anna", "Laura", "Valentina", "Elena", "Alessia",
+            "Martina", "Silvia", "Federica", "Elisa", "Paola", "Roberta"],
            ["Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo",
-            "Ricci"]),
-    "ES": (["Javier", "Lucía", "Carlos", "María", "Alejandro", "Carmen", "Pablo", "Elena"],
+            "Ricci", "Marino", "Greco", "Bruno", "Gallo", "Conti", "Mancini", "Costa",
+            "Giordano", "Rizzo", "Lombardi", "Moretti", "Barbieri", "Fontana", "Santoro",
+            "Mariani", "Rinaldi", "Caruso", "Ferrara", "Galli", "Martini", "Leone",
+            "Longo", "Gentile", "Martinelli", "Vitale", "Lombardo", "Serra", "Coppola",
+            "Marchetti", "Parisi", "Villa", "Conte", "Ferraro", "Ferri", "Fabbri",
+            "Bianco", "Marini", "Grasso", "Valentini", "Messina", "Sala"]),
+    "ES": (["Javier", "Lucía", "Carlos", "María", "Alejandro", "Carmen", "Pablo", "Elena",
+            "Antonio", "José", "Manuel", "Francisco", "David", "Juan", "Daniel", "Miguel",
+            "Rafael", "Sergio", "Jorge", "Álvaro", "Diego", "Laura", "Ana", "Isabel",
+            "Cristina", "Marta", "Paula", "Sara", "Raquel", "Pilar", "Rosa", "Teresa",
+            "Sofía"],
            ["García", "Fernández", "González", "Rodríguez", "López", "Martínez",
-            "Sánchez", "Pérez"]),
-    "PL": (["Jan", "Ewa", "Piotr", "Anna", "Krzysztof", "Katarzyna", "Tomasz", "Agnieszka"],
+            "Sánchez", "Pérez", "Gómez", "Martín", "Jiménez", "Ruiz", "Hernández", "Díaz",
+            "Moreno", "Muñoz", "Álvarez", "Romero", "Alonso", "Gutiérrez", "Navarro",
+            "Torres", "Domínguez", "Vázquez", "Ramos", "Gil", "Ramírez", "Serrano",
+            "Blanco", "Molina", "Morales", "Suárez", "Ortega", "Delgado", "Castro",
+            "Ortiz", "Rubio", "Marín", "Sanz", "Núñez", "Iglesias", "Medina", "Garrido",
+            "Cortés", "Castillo", "Santos", "Lozano", "Guerrero"]),
+    "PL": (["Jan", "Ewa", "Piotr", "Anna", "Krzysztof", "Katarzyna", "Tomasz", "Agnieszka",
+            "Andrzej", "Paweł", "Michał", "Marcin", "Marek", "Grzegorz", "Józef", "Łukasz",
+            "Adam", "Zbigniew", "Jerzy", "Tadeusz", "Mateusz", "Jakub", "Maria",
+            "Małgorzata", "Barbara", "Krystyna", "Magdalena", "Joanna", "Aleksandra",
+            "Monika", "Teresa", "Danuta", "Natalia", "Zofia"],
            ["Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kowalczyk", "Kamiński",
-            "Lewandowski", "Zieliński"]),
-    "JP": (["Hiroshi", "Yuki", "Takashi", "Akiko", "Kenji", "Naoko", "Satoshi", "Emi"],
+            "Lewandowski", "Zieliński", "Szymański", "Woźniak", "Dąbrowski", "Kozłowski",
+            "Jankowski", "Mazur", "Wojciechowski", "Kwiatkowski", "Krawczyk", "Kaczmarek",
+            "Piotrowski", "Grabowski", "Zając", "Pawłowski", "Michalski", "Król",
+            "Wieczorek", "Jabłoński", "Wróbel", "Nowakowski", "Majewski", "Olszewski",
+            "Stępień", "Malinowski", "Jaworski", "Adamczyk", "Dudek", "Nowicki", "Pawlak",
+            "Górski", "Witkowski", "Walczak", "Sikora", "Baran", "Rutkowski", "Michalak",
+            "Szewczyk", "Ostrowski"]),
+    "JP": (["Hiroshi", "Yuki", "Takashi", "Akiko", "Kenji", "Naoko", "Satoshi", "Emi",
+            "Haruto", "Sota", "Yuto", "Ren", "Daiki", "Kazuki", "Takumi", "Shota", "Ryota",
+            "Kenta", "Yusuke", "Makoto", "Akira", "Daisuke", "Yui", "Aoi", "Sakura",
+            "Hina", "Mei", "Haruka", "Misaki", "Ayaka", "Yoko", "Keiko", "Tomoko",
+            "Kumiko", "Megumi", "Kaori"],
            ["Tanaka", "Sato", "Suzuki", "Takahashi", "Watanabe", "Ito", "Yamamoto",
-            "Nakamura"]),
-    "KR": (["Minho", "Jiwoo", "Seojun", "Hana", "Dongwook", "Yuna", "Jihoon", "Soyeon"],
-           ["Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon"]),
-    "IN": (["Priya", "Rahul", "Anjali", "Vikram", "Sunita", "Arjun", "Kavita", "Rohan"],
-           ["Sharma", "Singh", "Patel", "Gupta", "Kumar", "Reddy", "Iyer", "Nair"]),
-    "BR": (["João", "Ana", "Pedro", "Juliana", "Lucas", "Fernanda", "Gabriel", "Beatriz"],
-           ["Silva", "Santos", "Oliveira", "Souza", "Lima", "Pereira", "Costa",
-            "Ferreira"]),
-    "TR": (["Mehmet", "Ayşe", "Mustafa", "Fatma", "Ahmet", "Zeynep", "Emre", "Elif"],
-           ["Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Yıldız", "Aydın", "Öztürk"]),  # noqa: RUF001 - Turkish dotless i is intended
-    "NG": (["Chidi", "Ngozi", "Emeka", "Amaka", "Tunde", "Funmi", "Ibrahim", "Aisha"],
-           ["Okafor", "Adeyemi", "Okonkwo", "Balogun", "Eze", "Bello", "Nwosu",
-            "Abubakar"]),
+            "Nakamura", "Kobayashi", "Kato", "Yoshida", "Yamada", "Sasaki", "Yamaguchi",
+            "Matsumoto", "Inoue", "Kimura", "Hayashi", "Shimizu", "Yamazaki", "Mori",
+            "Abe", "Ikeda", "Hashimoto", "Yamashita", "Ishikawa", "Nakajima", "Maeda",
+            "Fujita", "Ogawa", "Goto", "Okada", "Hasegawa", "Murakami", "Kondo", "Ishii",
+            "Saito", "Sakamoto", "Endo", "Aoki", "Fujii", "Nishimura", "Fukuda", "Ota",
+            "Miura", "Fujiwara", "Okamoto", "Matsuda", "Nakagawa"]),
+    "KR": (["Minho", "Jiwoo", "Seojun", "Hana", "Dongwook", "Yuna", "Jihoon", "Soyeon",
+            "Minjun", "Hyunwoo", "Junho", "Sungmin", "Jaehyun", "Youngho", "Sangwoo",
+            "Donghyun", "Jinwoo", "Taeyang", "Seungho", "Kyungsoo", "Jisoo", "Minji",
+            "Seoyeon", "Eunji", "Hyejin", "Sujin", "Jiyeon", "Yejin", "Haeun", "Subin",
+            "Eunbi", "Mirae"],
+           ["Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon", "Jang", "Lim",
+            "Han", "Oh", "Seo", "Shin", "Kwon", "Hwang", "Ahn", "Song", "Jeon", "Hong",
+            "Yoo", "Ko", "Moon", "Yang", "Son", "Bae", "Baek", "Heo", "Nam", "Shim", "Noh",
+            "Ha", "Kwak", "Sung", "Cha", "Joo", "Woo", "Koo", "Min", "Ryu", "Na", "Jin"]),
+    "IN": (["Priya", "Rahul", "Anjali", "Vikram", "Sunita", "Arjun", "Kavita", "Rohan",
+            "Amit", "Rajesh", "Sanjay", "Suresh", "Ravi", "Anil", "Vijay", "Deepak",
+            "Ajay", "Aditya", "Karan", "Nikhil", "Pooja", "Neha", "Anita", "Deepa",
+            "Lakshmi", "Meena", "Divya", "Shreya", "Aishwarya", "Swati", "Rekha", "Asha",
+            "Nisha", "Kiran"],
+           ["Sharma", "Singh", "Patel", "Gupta", "Kumar", "Reddy", "Iyer", "Nair", "Verma",
+            "Jain", "Mehta", "Shah", "Agarwal", "Joshi", "Mishra", "Pandey", "Rao", "Das",
+            "Chatterjee", "Banerjee", "Mukherjee", "Bose", "Ghosh", "Sen", "Pillai",
+            "Menon", "Desai", "Kapoor", "Malhotra", "Chopra", "Bhatt", "Yadav", "Chauhan",
+            "Thakur", "Saxena", "Srivastava", "Tiwari", "Dubey", "Naidu", "Krishnan",
+            "Subramanian", "Chaudhary", "Kulkarni", "Deshpande"]),
+    "BR": (["João", "Ana", "Pedro", "Juliana", "Lucas", "Fernanda", "Gabriel", "Beatriz",
+            "José", "Carlos", "Paulo", "Marcos", "Rafael", "Felipe", "Gustavo", "Thiago",
+            "Bruno", "Rodrigo", "Matheus", "Leonardo", "Maria", "Mariana", "Camila",
+            "Larissa", "Letícia", "Patrícia", "Aline", "Bruna", "Amanda", "Vitória",
+            "Luana", "Francisca"],
+           ["Silva", "Santos", "Oliveira", "Souza", "Lima", "Pereira", "Costa", "Ferreira",
+            "Rodrigues", "Almeida", "Nascimento", "Alves", "Carvalho", "Araújo",
+            "Ribeiro", "Gomes", "Martins", "Rocha", "Barbosa", "Melo", "Barros",
+            "Cardoso", "Correia", "Dias", "Teixeira", "Mendes", "Cavalcanti", "Monteiro",
+            "Moreira", "Nunes", "Vieira", "Ramos", "Freitas", "Castro", "Campos", "Pinto",
+            "Azevedo", "Moura", "Lopes", "Machado", "Soares", "Fernandes", "Batista",
+            "Fonseca"]),
+    "TR": (["Mehmet", "Ayşe", "Mustafa", "Fatma", "Ahmet", "Zeynep", "Emre", "Elif", "Ali",
+            "Hüseyin", "Hasan", "İbrahim", "İsmail", "Murat", "Ömer", "Yusuf", "Burak",
+            "Cem", "Kemal", "Serkan", "Emine", "Hatice", "Merve", "Esra", "Özlem", "Büşra",
+            "Seda", "Derya", "Ebru", "Selin", "Deniz", "Gül"],
+           ["Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Yıldız", "Aydın", "Öztürk",  # noqa: RUF001 - Turkish dotless i
+            "Arslan", "Doğan", "Kılıç", "Aslan", "Çetin", "Kara", "Koç", "Kurt",  # noqa: RUF001 - Turkish dotless i
+            "Özdemir", "Şimşek", "Polat", "Özkan", "Korkmaz", "Erdoğan", "Yavuz", "Can",
+            "Acar", "Şen", "Aktaş", "Güler", "Yalçın", "Güneş", "Bozkurt", "Bulut",  # noqa: RUF001 - Turkish dotless i
+            "Keskin", "Ünal", "Turan", "Gül", "Özer", "Işık", "Kaplan", "Avcı", "Sarı",  # noqa: RUF001 - Turkish dotless i
+            "Tekin", "Taş", "Köse"]),
+    "NG": (["Chidi", "Ngozi", "Emeka", "Amaka", "Tunde", "Funmi", "Ibrahim", "Aisha",
+            "Chinedu", "Obinna", "Ifeanyi", "Kelechi", "Oluwaseun", "Segun", "Femi",
+            "Kunle", "Babajide", "Musa", "Abdul", "Yakubu", "Uchenna", "Chioma", "Nkechi",
+            "Adaeze", "Ifeoma", "Folake", "Bukola", "Yetunde", "Blessing", "Esther",
+            "Zainab", "Halima", "Hauwa"],
+           ["Okafor", "Adeyemi", "Okonkwo", "Balogun", "Eze", "Bello", "Nwosu", "Abubakar",
+            "Okoro", "Adebayo", "Ogunleye", "Olawale", "Obi", "Chukwu", "Ibrahim", "Musa",
+            "Okeke", "Adewale", "Akinola", "Ogundipe", "Afolabi", "Lawal", "Aliyu",
+            "Danjuma", "Nwachukwu", "Okoye", "Onuoha", "Uzor", "Ojo", "Oladipo",
+            "Adeleke", "Oyewole", "Bakare", "Idowu", "Ugwu", "Nnaji", "Anyanwu", "Obiora",
+            "Igwe", "Adeniyi", "Ayodele", "Usman", "Garba", "Sani"]),
 }  # fmt: skip
+# How names are drawn: by rank r in a pool, weight 1 / (r + offset)^s. With s = 1 this
+# is Zipf's law; the small offset (Zipf-Mandelbrot) keeps the top few names from taking
+# a share that only a pool of tens of thousands of names would leave them.
+_ZIPF_S = 1.0
+_ZIPF_OFFSET = 5.0
+
+# Women's given names of all the pools (people have no sex of their own; whoever needs
+# one, such as a contact list saving a parent as "Mama", reads it off the given name).
+# A Chinese given name is a woman's when one of its characters is.
+_CN_FEMALE_HANZI = "丽静芳艳娟玉红丹敏婷燕梅玲雪秀兰霞欣琪颖倩诗"
+FEMALE_GIVEN: frozenset[str] = frozenset(
+    ["Anna", "Julia", "Katrin", "Sabine", "Laura", "Lena", "Maria", "Ursula", "Monika",
+     "Petra", "Claudia", "Susanne", "Andrea", "Birgit", "Heike", "Nicole", "Stefanie",
+     "Christina", "Katharina", "Sandra", "Melanie", "Martina", "Kerstin", "Silke", "Anja",
+     "Tanja", "Nadine", "Jana", "Sarah", "Lisa", "Hannah", "Lea", "Marie", "Sophie",
+     "Emma", "Mia", "Leonie", "Johanna", "Charlotte", "Clara", "Franziska", "Ingrid",
+     "Renate", "Gisela", "Helga", "Karin", "Brigitte", "Elke", "Gabriele", "Angelika",
+     "Jutta",
+     "Emily", "Grace", "Olivia", "Amelia", "Isla", "Ava", "Jessica", "Lily", "Ella",
+     "Chloe", "Lucy", "Rebecca", "Helen", "Claire",
+     "Jennifer", "Ashley", "Mary", "Linda", "Elizabeth", "Amanda", "Melissa", "Megan",
+     "Lauren", "Rachel", "Heather", "Amber",
+     "Camille", "Chloé", "Léa", "Julie", "Isabelle", "Nathalie", "Céline", "Émilie",
+     "Manon", "Inès", "Aurélie", "Margaux", "Juliette", "Anne-Marie",
+     "Giulia", "Francesca", "Chiara", "Sara", "Valentina", "Elena", "Alessia", "Silvia",
+     "Federica", "Elisa", "Paola", "Roberta",
+     "Lucía", "María", "Carmen", "Ana", "Isabel", "Cristina", "Marta", "Paula", "Raquel",
+     "Pilar", "Rosa", "Teresa", "Sofía",
+     "Ewa", "Katarzyna", "Agnieszka", "Małgorzata", "Barbara", "Krystyna", "Magdalena",
+     "Joanna", "Aleksandra", "Danuta", "Natalia", "Zofia",
+     "Yuki", "Akiko", "Naoko", "Emi", "Yui", "Aoi", "Sakura", "Hina", "Mei", "Haruka",
+     "Misaki", "Ayaka", "Yoko", "Keiko", "Tomoko", "Kumiko", "Megumi", "Kaori",
+     "Hana", "Yuna", "Soyeon", "Jisoo", "Minji", "Seoyeon", "Eunji", "Hyejin", "Sujin",
+     "Jiyeon", "Yejin", "Haeun", "Subin", "Eunbi", "Mirae",
+     "Priya", "Anjali", "Sunita", "Kavita", "Pooja", "Neha", "Anita", "Deepa", "Lakshmi",
+     "Meena", "Divya", "Shreya", "Aishwarya", "Swati", "Rekha", "Asha", "Nisha",
+     "Juliana", "Fernanda", "Beatriz", "Mariana", "Camila", "Larissa", "Letícia",
+     "Patrícia", "Aline", "Bruna", "Vitória", "Luana", "Francisca",
+     "Ayşe", "Fatma", "Zeynep", "Elif", "Emine", "Hatice", "Merve", "Esra", "Özlem",
+     "Büşra", "Seda", "Derya", "Ebru", "Selin", "Gül",
+     "Ngozi", "Amaka", "Funmi", "Aisha", "Chioma", "Nkechi", "Adaeze", "Ifeoma", "Folake",
+     "Bukola", "Yetunde", "Blessing", "Esther", "Zainab", "Halima", "Hauwa",
+     "Olga", "Tatiana", "Irina", "Svetlana", "Anastasia", "Yulia", "Ekaterina", "Marina",
+     "Ludmila", "Galina", "Oksana", "Ksenia", "Daria", "Polina", "Vera", "Larisa",
+     "Nadezhda",
+     "Fatima", "Layla", "Mariam", "Nour", "Huda", "Rania", "Amina", "Salma", "Dina",
+     "Yasmin", "Zahra", "Shirin", "Parisa", "Nasrin", "Farah", "Samira"]
+    + [p for h, p in _CN_GIVEN + _CN_SYLLABLES if set(h) & set(_CN_FEMALE_HANZI)]
+    + [p1 + p2.lower() for h1, p1 in _CN_SYLLABLES for h2, p2 in _CN_SYLLABLES
+       if {h1, h2} & set(_CN_FEMALE_HANZI)]
+)  # fmt: skip
 
 TIE_TYPES = ("family", "colleague", "friend", "acquaintance")
 
@@ -349,30 +628,80 @@ def _names(
     nationality: np.ndarray, household: np.ndarray, rng: np.random.Generator
 ) -> tuple[list[str], list[str]]:
     n = len(nationality)
-    # A household shares a family name.
+    # A household shares a family name: one draw per household, mapped through the
+    # pool's weights, so all its members (who share a nationality) get the same one.
     family_seed = rng.integers(0, 1 << 30, size=int(household.max()) + 1)
-    names: list[str] = []
-    latin: list[str] = []
-    for i in range(n):
-        tradition = TRADITION.get(str(nationality[i]), "latin")
-        f = int(family_seed[household[i]])
+    family_u = (family_seed[household] + 0.5) / (1 << 30)
+    given_u = rng.random(n)
+    names = [""] * n
+    latin = [""] * n
+    for country in np.unique(nationality).tolist():
+        who = np.flatnonzero(nationality == country)
+        tradition = TRADITION.get(country, "latin")
         if tradition == "chinese":
-            fam = _CN_FAMILY[f % len(_CN_FAMILY)]
-            giv = _CN_GIVEN[int(rng.integers(len(_CN_GIVEN)))]
-            names.append(fam[0] + giv[0])
-            latin.append(f"{fam[1]} {giv[1]}")
+            cn_given, cn_cdf = _chinese_given()
+            fam_i = _zipf_pick(len(_CN_FAMILY), family_u[who])
+            giv_i = _pick(cn_cdf, given_u[who])
+            for p, f, g in zip(who.tolist(), fam_i.tolist(), giv_i.tolist(), strict=True):
+                fam, giv = _CN_FAMILY[f], cn_given[g]
+                names[p] = fam[0] + giv[0]
+                latin[p] = f"{fam[1]} {giv[1]}"
             continue
         if tradition == "russian":
-            family, given = _RU_FAMILY[f % len(_RU_FAMILY)], _RU_GIVEN
+            given, family = _RU_GIVEN, _RU_FAMILY
         elif tradition == "arabic":
-            family, given = _AR_FAMILY[f % len(_AR_FAMILY)], _AR_GIVEN
+            given, family = _AR_GIVEN, _AR_FAMILY
         else:
-            given, families = _LATIN_NAMES.get(str(nationality[i]), _LATIN_NAMES["DE"])
-            family = families[f % len(families)]
-        full = f"{given[int(rng.integers(len(given)))]} {family}"
-        names.append(full)
-        latin.append(full)
+            given, family = _LATIN_NAMES.get(country, _LATIN_NAMES["DE"])
+        fam_i = _zipf_pick(len(family), family_u[who])
+        giv_i = _zipf_pick(len(given), given_u[who])
+        for p, f, g in zip(who.tolist(), fam_i.tolist(), giv_i.tolist(), strict=True):
+            names[p] = latin[p] = f"{given[g]} {family[f]}"
     return names, latin
+
+
+def _zipf_weights(size: int) -> np.ndarray:
+    """Weights of ranks 1..``size`` (see _ZIPF_S), summing to 1."""
+    w = 1.0 / (np.arange(1, size + 1) + _ZIPF_OFFSET) ** _ZIPF_S
+    return np.asarray(w / w.sum())
+
+
+@functools.cache
+def _zipf_cdf(size: int) -> np.ndarray:
+    cdf = np.cumsum(_zipf_weights(size))
+    cdf.flags.writeable = False
+    return cdf
+
+
+def _zipf_pick(size: int, u: np.ndarray) -> np.ndarray:
+    """Ranks (from 0) in a pool of ``size`` for uniform draws ``u`` in [0, 1)."""
+    return _pick(_zipf_cdf(size), u)
+
+
+def _pick(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1)
+
+
+@functools.cache
+def _chinese_given() -> tuple[list[tuple[str, str]], np.ndarray]:
+    """Chinese given names and their cumulative weights: a quarter the common names of
+    _CN_GIVEN, a fifth one syllable, the rest two (from _CN_SYLLABLES, each by its own
+    Zipf weight), the same name by several routes counted once with its weights summed.
+    About 4,000 names."""
+    weight: dict[tuple[str, str], float] = {}
+    for name, w in zip(_CN_GIVEN, _zipf_weights(len(_CN_GIVEN)).tolist(), strict=True):
+        weight[name] = weight.get(name, 0.0) + 0.25 * w
+    syllable = _zipf_weights(len(_CN_SYLLABLES)).tolist()
+    for name, w in zip(_CN_SYLLABLES, syllable, strict=True):
+        weight[name] = weight.get(name, 0.0) + 0.2 * w
+    for (h1, p1), w1 in zip(_CN_SYLLABLES, syllable, strict=True):
+        for (h2, p2), w2 in zip(_CN_SYLLABLES, syllable, strict=True):
+            name = (h1 + h2, p1 + p2.lower())
+            weight[name] = weight.get(name, 0.0) + 0.55 * w1 * w2
+    cdf = np.cumsum(list(weight.values()))
+    cdf /= cdf[-1]
+    cdf.flags.writeable = False
+    return list(weight), cdf
 
 
 def _birth_dates(roles: np.ndarray, rng: np.random.Generator) -> np.ndarray:

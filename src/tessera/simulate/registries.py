@@ -25,6 +25,12 @@ birth dates are wrong in one registry (day and month swapped, a year or a day of
 some fields are missing, prepaid phones often have no subscriber or a false one, and
 cars are registered to organisations and taxi firms.
 
+Two registers keep history: about 10% of vehicles also have an earlier, ended
+registration (same VIN, the same or a previous plate, the same or a previous keeper)
+and about 8% of phone lines an earlier row of a replaced SIM card (same number, an old
+IMSI); each such entity has two records. These rows are drawn after everything else
+and appended after the planted rows' indices, so the other rows stay as they are.
+
 A few rows in each feed are planted to be quarantined by the loader (an impossible
 date, an unknown country, a missing required value, a number that is no phone number,
 a rule broken); each feed lists them in ``Feed.planted``. ``Feed.records`` names the
@@ -541,6 +547,22 @@ def _record_ids(rng: np.random.Generator, n: int, prefix: str, width: int) -> li
     return [f"{prefix}{int(v):0{width}d}" for v in drawn]
 
 
+def _more_record_ids(
+    rng: np.random.Generator, taken: Sequence[str], count: int, prefix: str, width: int
+) -> list[str]:
+    """``count`` more record numbers in the style of :func:`_record_ids` for ``taken``
+    (as many rows as ``taken`` has), none of them taken."""
+    span = max(10 * len(taken), 10**width // 10)
+    seen = set(taken)
+    out: list[str] = []
+    while len(out) < count:
+        key = f"{prefix}{int(rng.integers(span)):0{width}d}"
+        if key not in seen:
+            seen.add(key)
+            out.append(key)
+    return out
+
+
 def _planted_rows(rng: np.random.Generator, n_rows: int, kinds: int) -> list[int]:
     """A few rows to plant errors in: one per kind of error at least, about one in
     2,500 rows, at most 40."""
@@ -952,11 +974,48 @@ def _plate_written(plate: str, style: int) -> str:
     return plate
 
 
+_PLATE_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"  # as the plates are drawn (assets.py)
+_VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+
+
+def _plate_key(plate: str) -> str:
+    """A plate as a reader compares it: letters and digits only, upper case."""
+    return "".join(c for c in plate if c.isalnum()).upper()
+
+
+def _previous_plate(plate: str, rng: np.random.Generator) -> str:
+    """Another plate of the same kind and format as ``plate``: a diplomatic plate keeps
+    its mission's code, an official plate stays ``BD``, the others ``B-``."""
+    if plate.startswith("0 "):
+        return f"{plate.partition('-')[0]}-{int(rng.integers(1, 10_000))}"
+    if plate.startswith("BD "):
+        return f"BD {int(rng.integers(10, 99))}-{int(rng.integers(100, 999))}"
+    drawn = rng.integers(0, len(_PLATE_LETTERS), size=int(rng.integers(1, 3))).tolist()
+    return f"B-{''.join(_PLATE_LETTERS[i] for i in drawn)} {int(rng.integers(1, 9999))}"
+
+
+def _vin_typo(vin: str, rng: np.random.Generator) -> str:
+    """One character of ``vin`` (not the first) replaced by another VIN character."""
+    i = int(rng.integers(1, len(vin)))
+    others = _VIN_CHARS.replace(vin[i].upper(), "")
+    return vin[:i] + others[int(rng.integers(len(others)))] + vin[i + 1 :]
+
+
+def _colour_written(colour: str, x: float) -> str:
+    """A colour as a register writes it: German (as the register does), capitalised, or
+    in English."""
+    german = _COLOURS_DE.get(colour, colour)
+    if x < 0.5:
+        return german
+    return german.capitalize() if x < 0.8 else colour
+
+
 def _vehicles(
     pop: Population, assets: Assets, ids: _Identities, start: dt.date, rng: np.random.Generator
 ) -> Feed:
     """Every vehicle with its keeper: a person (name as written, document number), an
-    organisation (company, mission, ministry) or a taxi firm."""
+    organisation (company, mission, ministry) or a taxi firm; and for about one vehicle in
+    ten an earlier, ended registration (see :func:`_vehicle_history`)."""
     n = len(assets.vehicle_kind)
     kinds = assets.vehicle_kind.tolist()
     u = rng.random((n, 8))
@@ -1019,6 +1078,7 @@ def _vehicles(
         "Halter_Kennung": keeper_id,
         "Halter_Firma": keeper_org,
         "Zulassung_ab": registered,
+        "Zulassung_bis": [None] * n,
     }
 
     def no_plate(i: int) -> None:
@@ -1039,6 +1099,14 @@ def _vehicles(
             ("impossible registration date 31.04.", impossible),
         ],
     )
+    # earlier registrations, drawn after everything else and appended after the planted
+    # rows' indices, so the current rows and the planted ones stay as they are
+    history, previous = _vehicle_history(pop, assets, ids, since, keeper, keeper_id, rng)
+    previous["Zulassungsnummer"] = _more_record_ids(
+        rng, columns["Zulassungsnummer"], len(history), "Z", 8
+    )
+    for col, values in previous.items():
+        columns[col].extend(values)
     properties = {
         "record_id": "Zulassungsnummer",
         "plate": "Kennzeichen",
@@ -1060,12 +1128,101 @@ def _vehicles(
         "owner_id": "Halter_Kennung",
         "owner_organisation": "Halter_Firma",
         "registered_from": {"column": "Zulassung_ab", "formats": ["%d.%m.%Y", "%Y-%m-%d"]},
+        "registered_to": {"column": "Zulassung_bis", "formats": ["%d.%m.%Y", "%Y-%m-%d"]},
     }
+    entity = np.concatenate([np.arange(n), history])
     return _feed(
         "vehicle_register", "registry.vehicle", "vehicle_register.csv", columns, properties,
-        "vehicle", np.arange(n), "Zulassungsnummer", planted,
+        "vehicle", entity, "Zulassungsnummer", planted,
         csv={"delimiter": ";", "encoding": "utf-8"},
     )  # fmt: skip
+
+
+def _vehicle_history(
+    pop: Population,
+    assets: Assets,
+    ids: _Identities,
+    since: np.ndarray,
+    keeper: list[str | None],
+    keeper_id: list[str | None],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, dict[str, list[Any]]]:
+    """Earlier, ended registrations of about 10% of the vehicles: the vehicle ids and the
+    register's columns of these rows.
+
+    The same VIN (2% with a typo), ended the day before the current registration began
+    and begun one to eight years earlier; the same plate for half (maybe written another
+    way), a previous plate of the same kind for the others (one that no vehicle bears
+    now); the same keeper for 70% (written again), a previous keeper for 30% (another
+    person; organisations and taxi firms keep their cars); the same make, model and
+    colour, written in their own way."""
+    n = len(assets.vehicle_kind)
+    u = rng.random((n, 12))
+    history = np.flatnonzero(u[:, 0] < 0.10)
+    h = len(history)
+    years = rng.integers(365, 8 * 365 + 1, size=h).astype("timedelta64[D]")
+    ended = since[history] - np.timedelta64(1, "D")
+    began = ended - years
+    owner_p, owner_o = assets.vehicle_owner_person, assets.vehicle_owner_org
+    other = rng.integers(0, pop.size - 1, size=h)
+    person = owner_p[history]
+    other = np.where(other >= person, other + 1, other)  # never the current keeper
+    same = u[history, 9] < 0.7
+    written = np.where((person < 0) | same, person, other)  # -1: the organisation
+    named = np.flatnonzero(written >= 0)
+    given, family = _written_names(
+        ids, written[named], _Dirt(german=0.5, variant=0.1, typo=0.02, split=0.1), rng
+    )
+    name_of = dict(zip(named.tolist(), range(len(named)), strict=True))
+    taken = {_plate_key(p) for p in assets.vehicle_plate}  # no vehicle's plate now
+    cols: dict[str, list[Any]] = {
+        k: []
+        for k in ("Kennzeichen", "Kennzeichenart", "FIN", "Hersteller", "Modell", "Farbe",
+                  "Halter", "Halter_Kennung", "Halter_Firma", "Zulassung_ab", "Zulassung_bis")
+    }  # fmt: skip
+    for j, v in enumerate(history.tolist()):
+        x = u[v]
+        vin = assets.vehicle_vin[v]
+        if x[2] < 0.02:
+            vin = _vin_typo(vin, rng)
+        cols["FIN"].append(None if x[1] < 0.02 else (vin.lower() if x[1] > 0.97 else vin))
+        plate = assets.vehicle_plate[v]
+        if x[4] >= 0.5:  # a previous plate
+            plate = _previous_plate(plate, rng)
+            while _plate_key(plate) in taken:
+                plate = _previous_plate(plate, rng)
+            taken.add(_plate_key(plate))
+        kind = str(assets.vehicle_kind[v])
+        frm, to = str(began[j]), str(ended[j])
+        if x[3] >= 0.2:
+            frm, to = _german_date(frm), _german_date(to)
+        if j in name_of:
+            k, p = name_of[j], int(written[j])
+            if x[10] < 0.7 or ids.tradition[p] == "chinese":
+                cols["Halter"].append(f"{family[k]}, {given[k]}")
+            else:
+                cols["Halter"].append(f"{given[k]} {family[k]}")
+            cols["Halter_Kennung"].append(ids.document[p] if x[11] >= 0.15 else None)
+            cols["Halter_Firma"].append(None)
+        elif owner_o[v] >= 0:
+            o = int(owner_o[v])
+            name = ids.org_registered[o] if x[11] < 0.5 else pop.org_name[o]
+            cols["Halter"].append(name)
+            cols["Halter_Firma"].append(name)
+            cols["Halter_Kennung"].append(ids.org_number[o])
+        else:  # a taxi: the same firm
+            cols["Halter"].append(keeper[v])
+            cols["Halter_Firma"].append(keeper[v])
+            cols["Halter_Kennung"].append(keeper_id[v])
+        make = assets.vehicle_make[v]
+        cols["Kennzeichen"].append(_plate_written(plate, int(x[5] * 4)))
+        cols["Kennzeichenart"].append(_pick(_PLATE_KIND_DE[kind], kind, x[6]))
+        cols["Hersteller"].append(make.upper() if x[7] < 0.3 else make)
+        cols["Modell"].append(assets.vehicle_model[v])
+        cols["Farbe"].append(_colour_written(assets.vehicle_colour[v], x[8]))
+        cols["Zulassung_ab"].append(frm)
+        cols["Zulassung_bis"].append(to)
+    return history, cols
 
 
 # -- 6. the subscriber register --------------------------------------------------------------
@@ -1078,7 +1235,8 @@ def _subscribers(
 ) -> Feed:
     """One row per subscription: a handset swap updates the row's IMEI, a number swap
     starts a new row. Prepaid lines often have no subscriber or a false one; second
-    phones nearly always."""
+    phones nearly always. About 8% of the lines also have an earlier, ended row of an
+    old SIM card (see :func:`_subscription_history`)."""
     nd = len(assets.device_person)
     handset = {
         int(o): int(w)
@@ -1201,6 +1359,16 @@ def _subscribers(
             ("neither number nor IMSI", neither),
         ],
     )
+    # earlier SIM cards, drawn after everything else and appended after the planted
+    # rows' indices, so the current rows and the planted ones stay as they are
+    history, previous = _subscription_history(
+        assets, ids, rows, subject, names, orgs, address, started, set(swap_day), rng
+    )
+    previous["Vertragsnummer"] = _more_record_ids(
+        rng, columns["Vertragsnummer"], len(history), "V", 10
+    )
+    for col, values in previous.items():
+        columns[col].extend(values)
     import pyarrow as pa
 
     properties = {
@@ -1225,10 +1393,84 @@ def _subscribers(
     }
     return _feed(
         "subscriber_register", "registry.subscription", "subscriber_register.parquet",
-        columns, properties, "device", entity, "Vertragsnummer", planted,
+        columns, properties, "device", np.concatenate([entity, entity[history]]),
+        "Vertragsnummer", planted,
         types={"Aktivierung": pa.date32(), "Kuendigung": pa.date32()},
         options={"phone_region": "DE"},
     )  # fmt: skip
+
+
+def _subscription_history(
+    assets: Assets,
+    ids: _Identities,
+    rows: list[int],
+    subject: np.ndarray,
+    names: list[str | None],
+    orgs: list[str | None],
+    address: list[str | None],
+    started: list[dt.date],
+    swapped: set[int],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, dict[str, list[Any]]]:
+    """Earlier, ended rows of about 8% of the lines (``rows``: the device of each row),
+    as when a SIM card was replaced: the row indices and the register's columns of
+    these rows.
+
+    The same number (written in its own style), an old IMSI of the same operator that
+    no device uses, the handset the line had when the period began or none, ended on
+    the day the current row started; the same subscriber written again (or the same
+    false name, or none). Lines with a number swap keep their rows as they are."""
+    n = len(rows)
+    u = rng.random((n, 8))
+    eligible = np.array([d not in swapped for d in rows], dtype=bool)
+    history = np.flatnonzero(eligible & (u[:, 0] < 0.08))
+    h = len(history)
+    back = rng.integers(90, 2500, size=h)
+    who = subject[history]
+    named = np.flatnonzero(who >= 0)
+    given, family = _written_names(
+        ids, who[named], _Dirt(german=0.3, variant=0.2, nickname=0.03, typo=0.02), rng
+    )
+    name_of = dict(zip(named.tolist(), range(len(named)), strict=True))
+    taken = set(assets.device_imsi)  # no device's IMSI
+    contract = assets.device_contract
+    cols: dict[str, list[Any]] = {
+        k: []
+        for k in ("Rufnummer", "IMSI", "IMEI", "Teilnehmer", "Ausweisnummer", "Firma",
+                  "Vertragsart", "Rechnungsanschrift", "Aktivierung", "Kuendigung")
+    }  # fmt: skip
+    for j, i in enumerate(history.tolist()):
+        d, x = rows[i], u[i]
+        kind = str(contract[d])
+        msisdn = assets.device_msisdn[d]
+        cols["Rufnummer"].append(_national(msisdn, int(x[1] * 12)) if x[1] < 0.5 else msisdn)
+        imsi = assets.device_imsi[d]
+        old = imsi
+        while old in taken:
+            old = f"{imsi[:5]}{int(rng.integers(0, 10**10)):010d}"
+        taken.add(old)
+        cols["IMSI"].append(old)
+        share = 0.15 if kind == "prepaid" else 0.7
+        cols["IMEI"].append(assets.device_imei[d] if x[2] < share else None)
+        name, doc = names[i], None
+        if j in name_of:
+            k, p = name_of[j], int(who[j])
+            if ids.han_family[p] and x[3] < 0.1:
+                name = ids.han_family[p] + ids.han_given[p]
+            elif x[3] < 0.35:
+                name = f"{family[k]}, {given[k]}"
+            else:
+                name = f"{given[k]} {family[k]}"
+            if x[4] < {"postpaid": 0.8, "prepaid": 0.5}.get(kind, 0.0):
+                doc = ids.document[p]
+        cols["Teilnehmer"].append(name)  # a false name or none stays as it is
+        cols["Ausweisnummer"].append(doc)
+        cols["Firma"].append(orgs[i])
+        cols["Vertragsart"].append(_pick(_CONTRACT_DE[kind], kind, x[5]))
+        cols["Rechnungsanschrift"].append(address[i])
+        cols["Kuendigung"].append(started[i])
+        cols["Aktivierung"].append(started[i] - dt.timedelta(days=int(back[j])))
+    return history, cols
 
 
 # -- 7. the address register ------------------------------------------------------------------

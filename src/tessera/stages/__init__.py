@@ -41,9 +41,10 @@ class StageResult:
 
 def registered_stages() -> list[Stage]:
     """Every stage Tessera has, in declaration order (see :func:`plan` for run order)."""
+    from tessera.resolve import STAGE as resolution
     from tessera.stages.identifiers import STAGE as identifiers
 
-    return [identifiers]
+    return [identifiers, resolution]
 
 
 def source_tables() -> set[str]:

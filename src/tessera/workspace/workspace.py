@@ -51,6 +51,18 @@ SYSTEM_TABLES: dict[str, str] = {
         "stage VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, duration_s DOUBLE, "
         "outputs VARCHAR"
     ),
+    # entity resolution: the estimated model per kind and the term frequencies it saw
+    # (kept across builds so that incremental runs score like full ones), and analyst
+    # judgements, which no build ever drops
+    "resolution_model": (
+        "kind VARCHAR PRIMARY KEY, model_id VARCHAR, settings VARCHAR, "
+        "trained_at TIMESTAMPTZ, records BIGINT"
+    ),
+    "resolution_tf": "kind VARCHAR, column_name VARCHAR, value VARCHAR, tf DOUBLE",
+    "resolution_judgement": (
+        "judgement_id INTEGER PRIMARY KEY, kind VARCHAR, record_a BIGINT, record_b BIGINT, "
+        "verdict VARCHAR, user_name VARCHAR, reason VARCHAR, created_at TIMESTAMPTZ"
+    ),
 }
 
 

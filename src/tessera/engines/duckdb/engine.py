@@ -154,6 +154,24 @@ class DuckDBEngine(Engine):
     def unregister(self, name: str) -> None:
         self._con.unregister(name)
 
+    def splink_api(self) -> Any:
+        from splink import DuckDBAPI
+
+        return DuckDBAPI(connection=self._con)
+
+    def scratch(self) -> DuckDBEngine:
+        # Splink probes for tables by catching errors, which aborts an open DuckDB
+        # transaction: its work runs on a separate in-memory database instead
+        return DuckDBEngine(
+            None, memory_limit=self._setting("memory_limit"), threads=self._threads()
+        )
+
+    def _setting(self, name: str) -> str:
+        return str(self.fetch_rows(f"SELECT current_setting('{name}')")[0][0])
+
+    def _threads(self) -> int:
+        return int(self._setting("threads"))
+
     def table_names(self) -> list[str]:
         rows = self.fetch_rows(
             "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "

@@ -1,0 +1,35 @@
+"""Entity resolution: registry records to canonical people, organisations, vehicles
+and subscriptions, with Splink, explainable weights and analyst judgements.
+
+See docs/resolution.md. The stage is :data:`STAGE`; :func:`explain` gives the
+per-comparison weights behind a pair of records and :func:`judge` records an
+analyst's "same" or "not same", which every later build honours.
+"""
+
+from __future__ import annotations
+
+from tessera.resolve.kinds import KINDS, KindSpec
+from tessera.stages import Stage
+
+
+def _run(engine):  # type: ignore[no-untyped-def]
+    from tessera.resolve.stage import run
+
+    return run(engine)
+
+
+def _outputs() -> tuple[str, ...]:
+    from tessera.resolve.stage import ENTITIES, RECORDS, pair_table
+
+    return (*(pair_table(k) for k in KINDS), RECORDS, ENTITIES)
+
+
+STAGE = Stage(
+    name="resolution",
+    description="Resolve registry records into people, organisations, vehicles and subscriptions.",
+    inputs=tuple(sorted({s.table for s in KINDS.values()})),
+    outputs=_outputs(),
+    run=_run,
+)
+
+__all__ = ["KINDS", "STAGE", "KindSpec"]

@@ -1,0 +1,457 @@
+"""The ``resolution`` stage: registry records to canonical entities, per kind.
+
+For each kind in :data:`~tessera.resolve.kinds.KINDS`:
+
+1. **Features.** The kind's feature query runs over its source table into a temporary
+   table (one row per record; ``unique_id`` is the record's stable ``obs_id``).
+2. **Model.** Without a stored model, Splink estimates one with no labels: the prior
+   from deterministic rules, u by random sampling, m by EM under the kind's training
+   blocks. Weights are then bounded (:func:`bounded`) and the model, with the term
+   frequencies it saw, is stored in ``resolution_model`` and ``resolution_tf``. Later
+   runs reuse it (``tessera build --retrain`` replaces it).
+3. **Pairs.** Candidate pairs from the blocking rules are scored; pairs at or above
+   the kind's ``keep`` probability are stored in ``resolution_pair_<kind>`` with every
+   per-comparison weight (the explanation). When the records only grew since the last
+   run with the same model, only pairs touching the new records are scored
+   (``predict_between`` new and old, ``predict_within`` new): the stored pairs are
+   exactly those a full run would produce, because the model and its term
+   frequencies are frozen.
+4. **Clusters.** :func:`~tessera.resolve.cluster.cluster_records` turns pairs and
+   analyst judgements into entities: ``resolution_record`` (record -> entity) and
+   ``resolution_entity``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from tessera.engines.base import Engine, quote
+from tessera.errors import ResolutionError
+from tessera.resolve.cluster import cluster_records
+from tessera.resolve.kinds import KINDS, KindSpec, rule
+
+RECORDS = "resolution_record"
+ENTITIES = "resolution_entity"
+MODELS = "resolution_model"
+TERM_FREQUENCIES = "resolution_tf"
+JUDGEMENTS = "resolution_judgement"
+
+# Bounds on the estimated m and u probabilities of non-null levels: EM can drive an m
+# to zero for a level it never saw among matches (an address match within one
+# registry), which would make that level veto any match (-50 bits). Bounded, no single
+# comparison contributes more than about -9 or +20 bits.
+M_FLOOR = 0.002
+U_FLOOR = 1e-6
+PRIOR_FLOOR = 1e-9
+
+Progress = Callable[[str], None]
+
+
+def pair_table(kind: str) -> str:
+    return f"resolution_pair_{kind}"
+
+
+def features_table(kind: str) -> str:
+    return f"resolution_features_{kind}"
+
+
+@dataclass(frozen=True)
+class KindRun:
+    """What one kind's run did."""
+
+    kind: str
+    records: int
+    new_records: int
+    pairs: int
+    trained: bool
+    incremental: bool
+
+
+@contextmanager
+def quiet_splink() -> Iterator[None]:
+    """Splink logs every EM iteration at INFO; Tessera reports its own progress."""
+    logger = logging.getLogger("splink")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def bounded(model: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a Splink model with m and u of non-null levels kept off zero."""
+    out: dict[str, Any] = json.loads(json.dumps(model))
+    # a register with no duplicates estimates a prior of 0, which no weight can overcome
+    prior = float(out.get("probability_two_random_records_match") or PRIOR_FLOOR)
+    out["probability_two_random_records_match"] = min(max(prior, PRIOR_FLOOR), 0.5)
+    for comparison in out["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            if level.get("m_probability") is not None:
+                level["m_probability"] = max(float(level["m_probability"]), M_FLOOR)
+            if level.get("u_probability") is not None:
+                level["u_probability"] = max(float(level["u_probability"]), U_FLOOR)
+    return out
+
+
+def tf_columns(model: Mapping[str, Any]) -> list[str]:
+    """Columns whose term frequencies adjust some level of ``model``."""
+    cols = {
+        level["tf_adjustment_column"]
+        for comparison in model["comparisons"]
+        for level in comparison["comparison_levels"]
+        if level.get("tf_adjustment_column")
+    }
+    return sorted(cols)
+
+
+# -- the stored model ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    kind: str
+    model_id: str
+    settings: dict[str, Any]
+    trained_at: dt.datetime
+    records: int
+
+
+def load_model(engine: Engine, kind: str) -> StoredModel | None:
+    rows = engine.fetch_rows(
+        f"SELECT model_id, settings, trained_at, records FROM {MODELS} WHERE kind = ?", [kind]
+    )
+    if not rows:
+        return None
+    model_id, settings, trained_at, records = rows[0]
+    return StoredModel(kind, model_id, json.loads(settings), trained_at, int(records))
+
+
+def _train(
+    engine: Engine, work: Engine, spec: KindSpec, table: str, n: int, say: Progress
+) -> StoredModel:
+    """Estimate a model on ``work`` (the scratch engine) and store it in ``engine``."""
+    from splink import Linker
+    from splink.internals.exceptions import EMTrainingException, SplinkException
+
+    notes: list[str] = []
+    api = work.splink_api()
+    with quiet_splink():
+        linker = Linker(api.register(table), spec.settings(), log_level=None)
+        try:
+            linker.training.estimate_probability_two_random_records_match(
+                [rule(r) for r in spec.prior_rules], recall=spec.prior_recall
+            )
+        except SplinkException as exc:  # no pair satisfies the rules: keep the default
+            notes.append(f"prior left at its default: {str(exc).splitlines()[0]}")
+        linker.training.estimate_u_using_random_sampling(max_pairs=spec.u_pairs, seed=1)
+        for block in spec.training_blocks:
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(rule(block))
+            except EMTrainingException as exc:
+                # too few pairs under this block (a register with no duplicates)
+                notes.append(f"EM under {block!r} skipped: {str(exc).splitlines()[0]}")
+        settings = bounded(linker.misc.save_model_to_json())
+    for note in notes:
+        say(f"{spec.kind}: {note}")
+    text = json.dumps(settings, sort_keys=True)
+    model_id = hashlib.sha256(text.encode()).hexdigest()[:16]
+    now = dt.datetime.now(dt.UTC)
+    engine.execute(f"DELETE FROM {MODELS} WHERE kind = ?", [spec.kind])
+    engine.execute(
+        f"INSERT INTO {MODELS} VALUES (?, ?, ?, ?, ?)", [spec.kind, model_id, text, now, n]
+    )
+    # freeze the term frequencies the model was trained with
+    engine.execute(f"DELETE FROM {TERM_FREQUENCIES} WHERE kind = ?", [spec.kind])
+    for col in tf_columns(settings):
+        counts = work.fetch_arrow(
+            f"SELECT '{spec.kind}' AS kind, '{col}' AS column_name, "
+            f"CAST({quote(col)} AS VARCHAR) AS value, "
+            f"count(*) / sum(count(*)) OVER () AS tf FROM {quote(table)} "
+            f"WHERE {quote(col)} IS NOT NULL GROUP BY {quote(col)} ORDER BY value"
+        )
+        engine.append_arrow(TERM_FREQUENCIES, counts)
+    return StoredModel(spec.kind, model_id, settings, now, n)
+
+
+def linker_for(engine: Engine, work: Engine, api: Any, table: str, model: StoredModel) -> Any:
+    """A Splink linker on ``work`` over ``table`` with the stored model and its frozen
+    term frequencies (read from ``engine``) registered."""
+    from splink import Linker
+
+    linker = Linker(api.register(table), model.settings, log_level=None)
+    types = dict(work.columns(table))
+    for col in tf_columns(model.settings):
+        lookup = f"tf_lookup_{col}"
+        frozen = engine.fetch_arrow(
+            f"SELECT value, tf FROM {TERM_FREQUENCIES} WHERE kind = ? AND column_name = ?",
+            [model.kind, col],
+        )
+        copy_in(work, "tessera_tf_arrow", frozen)
+        work.execute(
+            f"CREATE OR REPLACE TABLE {quote(lookup)} AS "
+            f"SELECT CAST(value AS {types[col]}) AS {quote(col)}, tf AS {quote('tf_' + col)} "
+            "FROM tessera_tf_arrow"
+        )
+        linker.table_management.register_term_frequency_lookup(api.register(lookup), col)
+    return linker
+
+
+def copy_in(work: Engine, name: str, data: Any) -> None:
+    """Arrow ``data`` as table ``name`` of ``work``."""
+    work.create_temp_table(name, data.schema)
+    work.append_arrow(name, data)
+
+
+# -- one kind ------------------------------------------------------------------------
+
+
+def resolve_kind(
+    engine: Engine, spec: KindSpec, *, previous: set[int], progress: Progress | None = None
+) -> KindRun:
+    """Features, model, pairs for one kind (clustering is done for all kinds together)."""
+    say = progress or (lambda _msg: None)
+    feats = features_table(spec.kind)
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE {quote(feats)} AS {spec.features()}")
+    n = engine.row_count(feats)
+    pairs = pair_table(spec.kind)
+    if n < 2:
+        engine.execute(
+            f"CREATE OR REPLACE TABLE {quote(pairs)} (unique_id_l BIGINT, unique_id_r BIGINT, "
+            "match_weight DOUBLE, match_probability DOUBLE)"
+        )
+        return KindRun(spec.kind, n, n, 0, trained=False, incremental=False)
+    work = engine.scratch()
+    try:
+        copy_in(work, feats, engine.fetch_arrow(f"SELECT * FROM {quote(feats)}"))
+        model = load_model(engine, spec.kind)
+        trained = model is None
+        if model is None:
+            say(f"{spec.kind}: estimating the model from {n:,} records")
+            model = _train(engine, work, spec, feats, n, say)
+        ids = {int(r[0]) for r in engine.fetch_rows(f"SELECT unique_id FROM {quote(feats)}")}
+        have_pairs = pairs in engine.table_names()
+        incremental = bool(previous) and previous <= ids and have_pairs and not trained
+        api = work.splink_api()
+        with quiet_splink():
+            linker = linker_for(engine, work, api, feats, model)
+            if not incremental:
+                say(f"{spec.kind}: scoring candidate pairs of {n:,} records")
+                scored = linker.inference.predict(threshold_match_probability=spec.keep)
+                copy_in(engine, "resolution_scored", work.fetch_arrow(
+                    f"SELECT * FROM {scored.physical_name} ORDER BY unique_id_l, unique_id_r"
+                ))  # fmt: skip
+                engine.execute(
+                    f"CREATE OR REPLACE TABLE {quote(pairs)} AS SELECT * FROM resolution_scored"
+                )
+                new = n
+            else:
+                fresh = sorted(ids - previous)
+                new = len(fresh)
+                if fresh:
+                    say(f"{spec.kind}: scoring {new:,} new records against {len(previous):,}")
+                    work.execute(
+                        f"CREATE TABLE new_records AS SELECT * FROM {quote(feats)} "
+                        "WHERE unique_id IN (SELECT unnest(?::BIGINT[]))",
+                        [fresh],
+                    )
+                    work.execute(
+                        f"CREATE TABLE old_records AS SELECT * FROM {quote(feats)} "
+                        "WHERE unique_id NOT IN (SELECT unique_id FROM new_records)"
+                    )
+                    new_sdf, old_sdf = api.register("new_records"), api.register("old_records")
+                    between = linker.inference.predict_between(
+                        new_sdf, old_sdf, threshold_match_probability=spec.keep
+                    )
+                    within = linker.inference.predict_within(
+                        new_sdf, threshold_match_probability=spec.keep
+                    )
+                    for part in (between, within):
+                        copy_in(engine, "resolution_scored", work.fetch_arrow(
+                            f"SELECT * FROM {part.physical_name}"
+                        ))  # fmt: skip
+                        engine.execute(
+                            f"INSERT INTO {quote(pairs)} BY NAME SELECT "
+                            f"{_ordered_pair_columns(engine, pairs)} FROM resolution_scored"
+                        )
+    finally:
+        if work is not engine:
+            work.close()
+    return KindRun(spec.kind, n, new, engine.row_count(pairs), trained, incremental)
+
+
+def _ordered_pair_columns(engine: Engine, pairs: str) -> str:
+    """Select list that stores every pair with ``unique_id_l < unique_id_r``, swapping
+    the ``_l`` and ``_r`` columns of pairs scored the other way round."""
+    cols = [c for c, _ in engine.columns(pairs)]
+    swap = "unique_id_l > unique_id_r"
+    out = []
+    for c in cols:
+        if c.endswith("_l") and c[:-2] + "_r" in cols:
+            other = c[:-2] + "_r"
+            out.append(f"CASE WHEN {swap} THEN {quote(other)} ELSE {quote(c)} END AS {quote(c)}")
+        elif c.endswith("_r") and c[:-2] + "_l" in cols:
+            other = c[:-2] + "_l"
+            out.append(f"CASE WHEN {swap} THEN {quote(other)} ELSE {quote(c)} END AS {quote(c)}")
+        else:
+            out.append(quote(c))
+    return ", ".join(out)
+
+
+# -- clustering ----------------------------------------------------------------------
+
+
+def judgements(engine: Engine, kind: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The latest verdict on each judged pair of ``kind``: (same, not same)."""
+    rows = engine.fetch_rows(
+        f"SELECT record_a, record_b, verdict FROM {JUDGEMENTS} WHERE kind = ? "
+        "QUALIFY row_number() OVER (PARTITION BY least(record_a, record_b), "
+        "greatest(record_a, record_b) ORDER BY created_at DESC, judgement_id DESC) = 1 "
+        "ORDER BY 1, 2",
+        [kind],
+    )
+    same = [(int(a), int(b)) for a, b, v in rows if v == "same"]
+    apart = [(int(a), int(b)) for a, b, v in rows if v == "not_same"]
+    return same, apart
+
+
+def cluster_kind(engine: Engine, spec: KindSpec) -> list[tuple[int, int]]:
+    """``(record, entity representative)`` for every record of ``spec.kind``."""
+    feats = features_table(spec.kind)
+    ids = [int(r[0]) for r in engine.fetch_rows(f"SELECT unique_id FROM {quote(feats)}")]
+    scored = engine.fetch_rows(
+        f"SELECT unique_id_l, unique_id_r, match_probability FROM {quote(pair_table(spec.kind))} "
+        "WHERE match_probability >= ?",
+        [spec.support],
+    )
+    known = set(ids)
+    same, apart = judgements(engine, spec.kind)
+    same = [(a, b) for a, b in same if a in known and b in known]
+    apart = [(a, b) for a, b in apart if a in known and b in known]
+    result = cluster_records(
+        ids,
+        [(int(a), int(b), float(p)) for a, b, p in scored],
+        threshold=spec.threshold,
+        support=spec.support,
+        density=spec.density,
+        same=same,
+        not_same=apart,
+    )
+    return sorted(result.cluster.items())
+
+
+def write_clusters(engine: Engine, kinds: list[KindSpec]) -> dict[str, int]:
+    """(Re)write ``resolution_record`` and ``resolution_entity`` from stored pairs and
+    judgements (the features tables must exist)."""
+    import pyarrow as pa
+
+    kind_col: list[str] = []
+    record: list[int] = []
+    rep: list[int] = []
+    for spec in kinds:
+        for r, c in cluster_kind(engine, spec):
+            kind_col.append(spec.kind)
+            record.append(r)
+            rep.append(c)
+    data = pa.table(
+        {
+            "kind": pa.array(kind_col, pa.string()),
+            "unique_id": pa.array(record, pa.int64()),
+            "representative": pa.array(rep, pa.int64()),
+        }
+    )
+    engine.create_temp_table("resolution_clusters", data.schema)
+    engine.append_arrow("resolution_clusters", data)
+    models = {s.kind: load_model(engine, s.kind) for s in kinds}
+    model_case = " ".join(
+        f"WHEN '{k}' THEN '{m.model_id}'" for k, m in models.items() if m is not None
+    )
+    model_expr = f"CASE c.kind {model_case} END" if model_case else "CAST(NULL AS VARCHAR)"
+    unions = " UNION ALL ".join(
+        f"SELECT '{s.kind}' AS kind, unique_id, source, record_id "
+        f"FROM {quote(features_table(s.kind))}"
+        for s in kinds
+    )
+    n_records = engine.materialise(
+        RECORDS,
+        f"SELECT c.kind, c.unique_id AS obs_id, f.source, f.record_id, "
+        f"c.kind || ':' || c.representative AS entity_id, {model_expr} AS model_id "
+        f"FROM resolution_clusters c JOIN ({unions}) f USING (kind, unique_id) "
+        "ORDER BY c.kind, c.unique_id",
+    )
+    n_entities = engine.materialise(
+        ENTITIES,
+        f"SELECT kind, entity_id, count(*) AS records, "
+        f"list(DISTINCT source ORDER BY source) AS sources, "
+        f"list(source || ':' || record_id ORDER BY source, record_id) AS record_refs "
+        f"FROM {RECORDS} GROUP BY kind, entity_id ORDER BY kind, entity_id",
+    )
+    return {RECORDS: n_records, ENTITIES: n_entities}
+
+
+# -- the stage -----------------------------------------------------------------------
+
+
+def previous_records(engine: Engine, kind: str) -> set[int]:
+    """Records clustered by the last run of ``kind`` under its current model."""
+    if RECORDS not in engine.table_names():
+        return set()
+    model = load_model(engine, kind)
+    if model is None:
+        return set()
+    rows = engine.fetch_rows(
+        f"SELECT obs_id FROM {RECORDS} WHERE kind = ? AND model_id = ?", [kind, model.model_id]
+    )
+    return {int(r[0]) for r in rows}
+
+
+def run(
+    engine: Engine, kinds: list[KindSpec] | None = None, progress: Progress | None = None
+) -> dict[str, int]:
+    specs = list(KINDS.values()) if kinds is None else kinds
+    out: dict[str, int] = {}
+    for spec in specs:
+        result = resolve_kind(
+            engine, spec, previous=previous_records(engine, spec.kind), progress=progress
+        )
+        out[pair_table(spec.kind)] = result.pairs
+    out.update(write_clusters(engine, specs))
+    return out
+
+
+def forget_models(engine: Engine, kinds: list[str] | None = None) -> None:
+    """Drop stored models (all, or of ``kinds``): the next build estimates new ones."""
+    for kind in kinds or list(KINDS):
+        if kind not in KINDS:
+            raise ResolutionError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
+        engine.execute(f"DELETE FROM {MODELS} WHERE kind = ?", [kind])
+        engine.execute(f"DELETE FROM {TERM_FREQUENCIES} WHERE kind = ?", [kind])
+
+
+def match_probability(weight: float) -> float:
+    """Splink's probability from a match weight (bits)."""
+    return 1.0 / (1.0 + math.pow(2.0, -weight))
+
+
+def recluster(engine: Engine) -> dict[str, int]:
+    """Re-cluster every resolved kind from its stored pairs and the judgements (after a
+    judgement: no pair is scored again). Nothing to do before the first build."""
+    tables = set(engine.table_names())
+    specs = [s for s in KINDS.values() if pair_table(s.kind) in tables]
+    if not specs or RECORDS not in tables:
+        return {}
+    for spec in specs:
+        engine.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote(features_table(spec.kind))} AS {spec.features()}"
+        )
+    return write_clusters(engine, specs)
