@@ -8,11 +8,17 @@ analyst's "same" or "not same", which every later build honours.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from tessera.resolve.kinds import KINDS, KindSpec
 from tessera.stages import Stage
 
+if TYPE_CHECKING:
+    from tessera.engines.base import Engine
 
-def _run(engine):  # type: ignore[no-untyped-def]
+
+def _run(engine: Engine) -> Mapping[str, int]:
     from tessera.resolve.stage import run
 
     return run(engine)

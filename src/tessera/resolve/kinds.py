@@ -16,8 +16,8 @@ may match) after transliteration folding (:mod:`tessera.resolve.sql`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from tessera.resolve.nicknames import nickname_values_sql
 from tessera.resolve.sql import (
@@ -29,9 +29,6 @@ from tessera.resolve.sql import (
     tokens,
     translit,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,6 @@ class KindSpec:
     keep: float = 0.01
     # record pairs sampled to estimate u
     u_pairs: float = 2e6
-    label_columns: tuple[str, ...] = field(default=())
 
     def settings(self) -> Any:
         """The Splink settings (a ``SettingsCreator``) for this kind."""
@@ -284,30 +280,9 @@ def _person_comparisons() -> list[Any]:
         ],
         "Passport or identity document number, national identity number",
     )
-    nationality = _comparison(
-        "nationality",
-        [_null("nationality"), _level("nationality_l = nationality_r", "same"), _else()],
-        "Nationality",
-    )
-    contact = _comparison(
-        "contact",
-        [
-            _null("phone", "email", require="all"),
-            _level("phone_l = phone_r OR email_l = email_r", "same phone or e-mail"),
-            _else(),
-        ],
-        "Phone number or e-mail address",
-    )
-    address = _comparison(
-        "address",
-        [
-            _null("address_tokens"),
-            _level(token_jaccard("address_tokens_l", "address_tokens_r") + " >= 0.7", "most words"),
-            _level(token_jaccard("address_tokens_l", "address_tokens_r") + " >= 0.4", "some words"),
-            _else(),
-        ],
-        "Address words (Jaccard)",
-    )
+    nationality = _exact("nationality", "Nationality")
+    contact = _contact()
+    address = _address("Address words (Jaccard)", some=True)
     organisation = _comparison(
         "organisation",
         [
@@ -412,6 +387,28 @@ def _consecutive(start: str, end: str) -> Any:
             _else(),
         ],
         "Registration or contract periods",
+    )
+
+
+def _address(description: str, *, some: bool = False) -> Any:
+    """Address words: most shared (Jaccard >= 0.7), and with ``some`` a level for some
+    shared (>= 0.4)."""
+    jaccard = token_jaccard("address_tokens_l", "address_tokens_r")
+    levels = [_null("address_tokens"), _level(f"{jaccard} >= 0.7", "most words")]
+    if some:
+        levels.append(_level(f"{jaccard} >= 0.4", "some words"))
+    return _comparison("address", [*levels, _else()], description)
+
+
+def _contact() -> Any:
+    return _comparison(
+        "contact",
+        [
+            _null("phone", "email", require="all"),
+            _level("phone_l = phone_r OR email_l = email_r", "same phone or e-mail"),
+            _else(),
+        ],
+        "Phone number or e-mail address",
     )
 
 
@@ -539,15 +536,7 @@ def _subscription_comparisons() -> list[Any]:
         ],
         "Handset identity",
     )
-    address = _comparison(
-        "address",
-        [
-            _null("address_tokens"),
-            _level(token_jaccard("address_tokens_l", "address_tokens_r") + " >= 0.7", "most words"),
-            _else(),
-        ],
-        "Billing address words (Jaccard)",
-    )
+    address = _address("Billing address words (Jaccard)")
     # a line is its number: a SIM replacement keeps it, a new number is a new line
     msisdn = _comparison(
         "msisdn",
@@ -622,24 +611,8 @@ def _organisation_comparisons() -> list[Any]:
         ],
         "Organisation name without legal form",
     )
-    address = _comparison(
-        "address",
-        [
-            _null("address_tokens"),
-            _level(token_jaccard("address_tokens_l", "address_tokens_r") + " >= 0.7", "most words"),
-            _else(),
-        ],
-        "Address words (Jaccard)",
-    )
-    contact = _comparison(
-        "contact",
-        [
-            _null("phone", "email", require="all"),
-            _level("phone_l = phone_r OR email_l = email_r", "same phone or e-mail"),
-            _else(),
-        ],
-        "Phone number or e-mail address",
-    )
+    address = _address("Address words (Jaccard)")
+    contact = _contact()
     return [
         name,
         _exact("registration_number", "Company or registration number"),

@@ -8,8 +8,6 @@ ingest (Hanzi already in pinyin, Cyrillic transliterated).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 # Spelling differences between transliteration systems (ISO 9, BGN/PCGN, German
 # Duden, French, passport practice) folded into one form, in order. Applied to both
 # sides of a comparison, so a fold only has to be consistent, not linguistically right.
@@ -94,7 +92,3 @@ def address_key(expr: str) -> str:
         out = f"replace({out}, '{old}', '{new}')"
     out = f"regexp_replace({out}, 'str\\.|strasse', 'str', 'g')"
     return out
-
-
-def first_non_null(exprs: Sequence[str]) -> str:
-    return f"coalesce({', '.join(exprs)})"

@@ -27,7 +27,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -436,11 +435,6 @@ def forget_models(engine: Engine, kinds: list[str] | None = None) -> None:
             raise ResolutionError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
         engine.execute(f"DELETE FROM {MODELS} WHERE kind = ?", [kind])
         engine.execute(f"DELETE FROM {TERM_FREQUENCIES} WHERE kind = ?", [kind])
-
-
-def match_probability(weight: float) -> float:
-    """Splink's probability from a match weight (bits)."""
-    return 1.0 / (1.0 + math.pow(2.0, -weight))
 
 
 def recluster(engine: Engine) -> dict[str, int]:
