@@ -172,6 +172,10 @@ def world(tmp_path: Path) -> tuple[Path, Path]:
     return make_world(tmp_path)
 
 
+# the linking providers: this world has no plate-read, vehicle-use or records truth
+LINKING = {"link.plates", "link.device_person", "link.vehicle_person"}
+
+
 # -- known answers ---------------------------------------------------------------------
 def test_known_answers(world: tuple[Path, Path]) -> None:
     ws, out = world
@@ -179,9 +183,13 @@ def test_known_answers(world: tuple[Path, Path]) -> None:
     assert isinstance(result, Evaluation)
     assert result.metrics == pytest.approx(EXPECTED)
     assert list(result.metrics) == sorted(EXPECTED)
-    # this world has no registry records: resolution has nothing to score
-    assert result.skipped.keys() == {"resolution"}
+    # this world has no registry records, plate reads or vehicles: resolution and
+    # linking have nothing to score, and each skip says what is missing
+    assert result.skipped.keys() == {"resolution", *LINKING}
     assert "records.parquet" in result.skipped["resolution"]
+    assert "plate_reads.parquet" in result.skipped["link.plates"]
+    assert "records.parquet" in result.skipped["link.device_person"]
+    assert "vehicle_use.parquet" in result.skipped["link.vehicle_person"]
 
 
 def test_out_folder_and_open_workspace_give_the_same(world: tuple[Path, Path]) -> None:
@@ -208,6 +216,7 @@ def test_missing_inputs_are_skipped_with_reasons(tmp_path: Path) -> None:
         "identifiers.devices",
         "identifiers.vehicles",
         "resolution",
+        *LINKING,
     }
     assert "manifest.json" in result.skipped["ingest.sources"]
     devices = result.skipped["identifiers.devices"]
@@ -220,7 +229,7 @@ def test_missing_inputs_are_skipped_with_reasons(tmp_path: Path) -> None:
 def test_only_the_missing_truth_file_is_skipped(tmp_path: Path) -> None:
     ws, out = make_world(tmp_path, vehicles=False)
     result = evaluate(ws, out)
-    assert result.skipped.keys() == {"identifiers.vehicles", "resolution"}
+    assert result.skipped.keys() == {"identifiers.vehicles", "resolution", *LINKING}
     assert "vehicles.parquet" in result.skipped["identifiers.vehicles"]
     assert result.metrics == pytest.approx(
         {k: v for k, v in EXPECTED.items() if k != "identifiers.plate_recall"}

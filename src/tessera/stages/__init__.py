@@ -41,10 +41,11 @@ class StageResult:
 
 def registered_stages() -> list[Stage]:
     """Every stage Tessera has, in declaration order (see :func:`plan` for run order)."""
+    from tessera.link import STAGES as linking
     from tessera.resolve import STAGE as resolution
     from tessera.stages.identifiers import STAGE as identifiers
 
-    return [identifiers, resolution]
+    return [identifiers, resolution, *linking]
 
 
 def source_tables() -> set[str]:

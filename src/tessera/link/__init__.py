@@ -1,0 +1,81 @@
+"""Co-travel linking: plates, devices, vehicles and people.
+
+Three stages, in order (see docs/linking.md):
+
+- ``plates``: every plate read attributed to its true plate (OCR misreads clustered
+  with their vehicle, :mod:`tessera.link.plates`);
+- ``cotravel``: device keys, camera coverage, and co-travel hypotheses for vehicle and
+  device, device and device, vehicle and vehicle pairs, each with its support, its
+  expected-by-chance count, its surprise and its evidence (:mod:`tessera.link.cotravel`);
+- ``attribution``: vehicles and devices to resolved people, shared vehicles
+  (:mod:`tessera.link.attribute`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from tessera.stages import Stage
+
+if TYPE_CHECKING:
+    from tessera.engines.base import Engine
+
+PLATE_READS = "link_plate_read"
+
+
+def _plates(engine: Engine) -> Mapping[str, int]:
+    from tessera.link.plates import attribute_plates
+
+    return {PLATE_READS: attribute_plates(engine, out=PLATE_READS)}
+
+
+def _cotravel(engine: Engine) -> Mapping[str, int]:
+    from tessera.link.cotravel import run
+
+    return run(engine, plates=PLATE_READS)
+
+
+def _attribution(engine: Engine) -> Mapping[str, int]:
+    from tessera.link.attribute import run
+
+    return run(engine)
+
+
+PLATES = Stage(
+    name="plates",
+    description="Attribute every plate read to its true plate (OCR misreads clustered).",
+    inputs=("obs_plate_read", "sensor", "reg_vehicle"),
+    outputs=(PLATE_READS,),
+    run=_plates,
+)
+COTRAVEL = Stage(
+    name="cotravel",
+    description="Score co-travel of vehicles and devices against chance, with evidence.",
+    inputs=("obs_device_event", "obs_plate_read", "sensor", PLATE_READS),
+    outputs=("link_device", "link_coverage", "cotravel_pair", "cotravel_evidence"),
+    run=_cotravel,
+)
+ATTRIBUTION = Stage(
+    name="attribution",
+    description="Link devices and vehicles to resolved people; recognise shared vehicles.",
+    inputs=(
+        "cotravel_pair",
+        "link_device",
+        "reg_person",
+        "reg_subscription",
+        "reg_vehicle",
+        "obs_contact",
+        "resolution_record",
+    ),
+    outputs=(
+        "link_vehicle_device",
+        "link_vehicle",
+        "link_device_person",
+        "link_vehicle_person",
+    ),
+    run=_attribution,
+)
+STAGES = (PLATES, COTRAVEL, ATTRIBUTION)
+
+__all__ = ["ATTRIBUTION", "COTRAVEL", "PLATES", "STAGES"]

@@ -1,0 +1,216 @@
+"""Attribution: which vehicles and devices belong to which people.
+
+Three kinds of evidence meet here, each a hypothesis with a confidence and a reason:
+
+1. **Co-travel** (``cotravel_pair``, kind ``vehicle_device``): a device rides in a
+   vehicle when their pair is surprising (:data:`LINK_BITS`), among the strongest of
+   the vehicle's devices (:data:`REL_VEHICLE` of its best) and of the device's
+   vehicles (:data:`REL_DEVICE` of its best), and not more often apart than together.
+   The vehicle's strongest device is its *primary* device. A vehicle is **shared**
+   (a taxi, a pool car) when its registry says taxi or rental, or when at least
+   :data:`SHARED_MIN_DEVICES` devices ride in it: it is then linked to no single person.
+2. **Registries** (resolved by the ``resolution`` stage): a subscription names its
+   subscriber by document number or by name, a vehicle registration its keeper. A
+   document number that belongs to one resolved person is strong evidence; a name is
+   used only when exactly one resolved person bears it (after transliteration folding,
+   order-free). Contact lists that save the number under a full name count the same
+   way, more the more lists agree.
+3. **Chains**: a device that is the primary device of a non-shared vehicle whose keeper
+   is known points to the keeper (weaker: households share cars); a vehicle's primary
+   user is the person of its primary device.
+
+Independent pieces of evidence for the same (device, person) combine as
+``1 - prod(1 - confidence)``; each device goes to its most confident person, and the
+runner-up's confidence is kept so an analyst sees contested attributions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tessera.engines.base import Engine, quote
+from tessera.link.cotravel import PAIRS
+from tessera.resolve.sql import tokens, translit
+
+VEHICLE_DEVICE = "link_vehicle_device"
+VEHICLES = "link_vehicle"
+DEVICE_PERSON = "link_device_person"
+VEHICLE_PERSON = "link_vehicle_person"
+
+LINK_BITS = 40.0
+REL_VEHICLE = 0.3
+REL_DEVICE = 0.5
+SHARED_MIN_DEVICES = 4
+SHARED_KINDS = ("taxi", "rental")
+
+# Confidence of each kind of evidence (measured on the simulator; docs/linking.md).
+CONFIDENCE = {
+    "subscriber_id": 0.97,
+    "subscriber_name": 0.85,
+    "vehicle_keeper": 0.6,
+    "keeper_id": 0.95,
+    "keeper_name": 0.8,
+    "primary_device": 0.85,
+    "contact_name": 0.6,
+    "keeper_user": 0.5,
+}
+
+
+def name_key(expr: str) -> str:
+    """Order-free, transliteration-folded key of a Latin name (SQL)."""
+    return f"array_to_string(list_sort({tokens(translit(f'lower({expr})'))}), ' ')"
+
+
+def _temp(engine: Engine, name: str, sql: str) -> None:
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {sql}")
+
+
+def vehicle_device_sql() -> str:
+    return f"""
+WITH p AS (SELECT a AS vehicle, b AS device, bits, units, places, days, together, apart,
+                  bits / max(bits) OVER (PARTITION BY a) AS rel_vehicle,
+                  bits / max(bits) OVER (PARTITION BY b) AS rel_device
+           FROM {PAIRS} WHERE kind = 'vehicle_device')
+SELECT vehicle, device, bits, units, places, days, together, apart, rel_vehicle, rel_device,
+       rel_vehicle = 1.0 AS is_primary,
+       least(0.99, 1 - pow(2, -bits / 10)) * least(1.0, rel_device) AS confidence
+FROM p
+WHERE bits >= {LINK_BITS} AND rel_vehicle >= {REL_VEHICLE} AND rel_device >= {REL_DEVICE}
+  AND together >= apart
+"""
+
+
+def persons_sql() -> str:
+    """Resolved people with their document numbers and name keys (temporary)."""
+    full = "coalesce(p.full_name_latin, concat_ws(' ', p.given_name_latin, p.family_name_latin))"
+    return f"""
+SELECT r.entity_id AS person, p.document_number, p.national_id, {name_key(full)} AS name_key
+FROM reg_person p JOIN resolution_record r ON r.kind = 'person' AND r.obs_id = p.obs_id
+"""
+
+
+def _by_id(column: str) -> str:
+    """Person entity owning a document number, when exactly one does (subquery)."""
+    return f"""(SELECT doc, any_value(person) AS person FROM (
+        SELECT document_number AS doc, person FROM _link_persons WHERE document_number IS NOT NULL
+        UNION SELECT national_id, person FROM _link_persons WHERE national_id IS NOT NULL)
+      GROUP BY doc HAVING count(DISTINCT person) = 1) AS {column}"""
+
+
+def _by_name(column: str) -> str:
+    return f"""(SELECT name_key, any_value(person) AS person FROM _link_persons
+      WHERE name_key <> '' GROUP BY name_key HAVING count(DISTINCT person) = 1) AS {column}"""
+
+
+def vehicles_sql() -> str:
+    """Every plate with co-travel or a registration: shared or not, its primary device
+    and its registered keeper (a resolved person) where known."""
+    keeper_name = name_key("v.owner_name_latin")
+    return f"""
+WITH reg AS (SELECT v.plate, v.plate_kind, v.owner_id, {keeper_name} AS keeper_key
+             FROM reg_vehicle v WHERE v.registered_to IS NULL
+             QUALIFY row_number() OVER (PARTITION BY v.plate ORDER BY v.registered_from DESC
+                                        NULLS LAST, v.obs_id DESC) = 1),
+keeper AS (SELECT reg.plate,
+                  coalesce(i.person, n.person) AS keeper,
+                  CASE WHEN i.person IS NOT NULL THEN 'keeper_id'
+                       WHEN n.person IS NOT NULL THEN 'keeper_name' END AS keeper_via
+           FROM reg LEFT JOIN {_by_id("i")} ON i.doc = reg.owner_id
+           LEFT JOIN {_by_name("n")} ON n.name_key = reg.keeper_key),
+rides AS (SELECT vehicle AS plate, count(*) AS devices FROM {VEHICLE_DEVICE} GROUP BY vehicle),
+plates AS (SELECT plate FROM reg UNION SELECT plate FROM rides)
+SELECT plates.plate AS vehicle, reg.plate_kind,
+       coalesce(reg.plate_kind IN {SHARED_KINDS}, FALSE)
+         OR coalesce(rides.devices >= {SHARED_MIN_DEVICES}, FALSE) AS shared,
+       coalesce(rides.devices, 0) AS devices, vd.device AS primary_device,
+       keeper.keeper, keeper.keeper_via
+FROM plates LEFT JOIN reg USING (plate) LEFT JOIN rides USING (plate)
+LEFT JOIN keeper USING (plate)
+LEFT JOIN {VEHICLE_DEVICE} vd ON vd.vehicle = plates.plate AND vd.is_primary
+"""
+
+
+def evidence_sql() -> str:
+    """Every piece of device-to-person evidence: device, person, via, confidence, detail."""
+    sub_name = name_key("s.subscriber_name_latin")
+    c = CONFIDENCE
+    return f"""
+WITH sub AS (SELECT d.device, s.subscriber_id, {sub_name} AS name_key, s.record_id
+             FROM {quote("link_device")} d JOIN reg_subscription s
+               ON (s.imsi = d.imsi OR (s.imsi IS NULL AND s.msisdn = d.msisdn))
+             WHERE s.end_date IS NULL OR s.end_date >= CAST(d.first_seen AS DATE))
+SELECT sub.device, i.person, 'subscriber_id' AS via, {c["subscriber_id"]} AS confidence,
+       'subscription ' || coalesce(sub.record_id, '?') || ' names document '
+         || sub.subscriber_id AS detail
+FROM sub JOIN {_by_id("i")} ON i.doc = sub.subscriber_id
+UNION ALL
+SELECT sub.device, n.person, 'subscriber_name', {c["subscriber_name"]},
+       'subscription ' || coalesce(sub.record_id, '?') || ' names ' || sub.name_key
+FROM sub JOIN {_by_name("n")} ON n.name_key = sub.name_key
+UNION ALL
+SELECT v.primary_device, v.keeper, 'vehicle_keeper',
+       {c["vehicle_keeper"]} * vd.confidence,
+       'primary device of ' || v.vehicle || ', registered to this person (' || v.keeper_via || ')'
+FROM {VEHICLES} v JOIN {VEHICLE_DEVICE} vd ON vd.vehicle = v.vehicle AND vd.is_primary
+WHERE NOT v.shared AND v.keeper IS NOT NULL
+UNION ALL
+SELECT d.device, n.person, 'contact_name', 1 - pow(1 - {c["contact_name"]}, count(DISTINCT
+       coalesce(k.owner_number, k.owner_imei))),
+       'listed under this name in ' || count(DISTINCT coalesce(k.owner_number, k.owner_imei))
+         || ' contact list(s)'
+FROM obs_contact k JOIN {quote("link_device")} d ON d.msisdn = k.listed_number
+JOIN {_by_name("n")} ON n.name_key = {name_key("k.listed_name_latin")}
+WHERE len(string_split(trim(k.listed_name_latin), ' ')) >= 2
+GROUP BY d.device, n.person
+"""
+
+
+def device_person_sql() -> str:
+    return """
+WITH combined AS (
+  SELECT device, person, 1 - exp(sum(ln(greatest(1e-9, 1 - confidence)))) AS confidence,
+         list(via ORDER BY confidence DESC) AS vias,
+         string_agg(detail, '; ' ORDER BY confidence DESC) AS evidence
+  FROM _link_evidence GROUP BY device, person),
+ranked AS (
+  SELECT *, row_number() OVER (PARTITION BY device ORDER BY confidence DESC, person) AS r,
+         lead(confidence) OVER (PARTITION BY device ORDER BY confidence DESC, person)
+           AS runner_up
+  FROM combined)
+SELECT device, person, confidence, coalesce(runner_up, 0.0) AS runner_up, vias, evidence
+FROM ranked WHERE r = 1
+"""
+
+
+def vehicle_person_sql() -> str:
+    c = CONFIDENCE["primary_device"]
+    return f"""
+SELECT v.vehicle, dp.person, 'primary_user' AS role,
+       {c} * vd.confidence * dp.confidence AS confidence,
+       'primary device ' || v.primary_device || ' belongs to this person' AS evidence
+FROM {VEHICLES} v JOIN {VEHICLE_DEVICE} vd ON vd.vehicle = v.vehicle AND vd.is_primary
+JOIN {DEVICE_PERSON} dp ON dp.device = v.primary_device
+WHERE NOT v.shared
+UNION ALL
+SELECT v.vehicle, v.keeper, 'primary_user', {CONFIDENCE["keeper_user"]},
+       'no co-travel; registered keeper assumed to be the user (' || v.keeper_via || ')'
+FROM {VEHICLES} v WHERE NOT v.shared AND v.keeper IS NOT NULL AND NOT EXISTS (
+  SELECT 1 FROM {VEHICLE_DEVICE} vd JOIN {DEVICE_PERSON} dp USING (device)
+  WHERE vd.vehicle = v.vehicle AND vd.is_primary)
+UNION ALL
+SELECT v.vehicle, v.keeper, 'keeper', CASE v.keeper_via WHEN 'keeper_id' THEN
+       {CONFIDENCE["keeper_id"]} ELSE {CONFIDENCE["keeper_name"]} END,
+       'registered keeper (' || v.keeper_via || ')'
+FROM {VEHICLES} v WHERE v.keeper IS NOT NULL
+"""
+
+
+def run(engine: Engine) -> Mapping[str, int]:
+    """Write the vehicle, device-to-person and vehicle-to-person link tables."""
+    counts = {VEHICLE_DEVICE: engine.materialise(VEHICLE_DEVICE, vehicle_device_sql())}
+    _temp(engine, "_link_persons", persons_sql())
+    counts[VEHICLES] = engine.materialise(VEHICLES, vehicles_sql())
+    _temp(engine, "_link_evidence", evidence_sql())
+    counts[DEVICE_PERSON] = engine.materialise(DEVICE_PERSON, device_person_sql())
+    counts[VEHICLE_PERSON] = engine.materialise(VEHICLE_PERSON, vehicle_person_sql())
+    return counts

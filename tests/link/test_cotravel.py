@@ -1,0 +1,167 @@
+"""Co-travel scoring on hand-built observations with known answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tessera.link import cotravel
+from tessera.workspace import Workspace
+
+T0 = dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.UTC)
+DAYS = 6
+# three cameras, each with an omnidirectional cell sector at the same spot; C3 is
+# about 3 km from C1 and C2 (far enough for an alibi)
+PLACES = {"C1": (52.500, 13.300), "C2": (52.505, 13.300), "C3": (52.500, 13.345)}
+
+
+def _sensors(ws: Workspace) -> None:
+    for i, (cam, (lat, lon)) in enumerate(PLACES.items(), 1):
+        ws.engine.execute(
+            "INSERT INTO sensor (obs_id, source, sensor_id, kind, lat, lon) "
+            "VALUES (?, 'cams', ?, 'plate_camera', ?, ?)",
+            [i, cam, lat, lon],
+        )
+        ws.engine.execute(
+            "INSERT INTO sensor (obs_id, source, sensor_id, kind, lat, lon, range_m, site_id) "
+            "VALUES (?, 'cells', ?, 'cell_sector', ?, ?, 300, ?)",
+            [100 + i, f"S{cam[1]}", lat, lon, f"SITE{cam[1]}"],
+        )
+
+
+class Feed:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.n = 0
+
+    def read(self, plate: str, camera: str, t: dt.datetime) -> None:
+        self.n += 1
+        self.ws.engine.execute(
+            "INSERT INTO obs_plate_read (obs_id, source, plate, camera_id, time) "
+            "VALUES (?, 'anpr', ?, ?, ?)",
+            [self.n, plate, camera, t],
+        )
+
+    def event(self, imsi: str, sector: str, t: dt.datetime) -> None:
+        self.n += 1
+        self.ws.engine.execute(
+            "INSERT INTO obs_device_event (obs_id, source, imsi, time, event_type, sensor_id) "
+            "VALUES (?, 'op', ?, ?, 'data', ?)",
+            [self.n, imsi, t, sector],
+        )
+
+
+@pytest.fixture
+def scored(ws: Workspace) -> Workspace:
+    _sensors(ws)
+    f = Feed(ws)
+    for day in range(DAYS):
+        morning = T0 + dt.timedelta(days=day, hours=1)
+        # car AAA drives past C1 then C2 every morning
+        f.read("AAA111", "C1", morning)
+        f.read("AAA111", "C2", morning + dt.timedelta(minutes=10))
+        # phone X rides in it
+        f.event("262010000000001", "S1", morning + dt.timedelta(seconds=30))
+        f.event("262010000000001", "S2", morning + dt.timedelta(minutes=10, seconds=20))
+        # phone W rides in it on the first two days, and is across town on the others
+        sector = "S1" if day < 2 else "S3"
+        f.event("262010000000003", sector, morning + dt.timedelta(seconds=40))
+        sector = "S2" if day < 2 else "S3"
+        f.event("262010000000003", sector, morning + dt.timedelta(minutes=10, seconds=40))
+        # phone R lives beside camera C1 and talks every ten minutes, all day
+        for k in range(144):
+            f.event("262010000000002", "S1", T0 + dt.timedelta(days=day, minutes=10 * k - 420))
+    with ws.engine.transaction():
+        cotravel.run(ws.engine)
+    return ws
+
+
+def _pair(ws: Workspace, a: str, b: str) -> dict[str, object] | None:
+    table = ws.engine.fetch_arrow(
+        "SELECT * FROM cotravel_pair WHERE kind = 'vehicle_device' AND a = ? AND b = ?", [a, b]
+    )
+    rows = table.to_pylist()
+    return rows[0] if rows else None
+
+
+def test_a_phone_riding_in_a_car_is_a_surprising_pair(scored: Workspace) -> None:
+    pair = _pair(scored, "AAA111", "imsi:262010000000001")
+    assert pair is not None
+    assert pair["units"] == 2 * DAYS
+    assert pair["places"] == 2
+    assert pair["days"] == DAYS
+    assert pair["expected"] < 0.5
+    assert pair["bits"] > 50
+    assert pair["together"] == 2 * DAYS
+    assert pair["apart"] == 0
+    assert pair["together_share"] == 1.0
+
+
+def test_a_phone_that_is_always_there_is_expected_by_chance(scored: Workspace) -> None:
+    # R coincides with every pass at C1, but it is at C1 all day: not kept
+    [(units,)] = scored.engine.fetch_rows(
+        "SELECT count(*) FROM cotravel_evidence WHERE b = 'imsi:262010000000002'"
+    )
+    assert units == 0
+    assert _pair(scored, "AAA111", "imsi:262010000000002") is None
+
+
+def test_alibis_are_counted(scored: Workspace) -> None:
+    pair = _pair(scored, "AAA111", "imsi:262010000000003")
+    assert pair is not None
+    assert pair["units"] == 4
+    assert pair["together"] == 4
+    assert pair["apart"] == 2 * (DAYS - 2)
+    assert pair["together_share"] == pytest.approx(4 / DAYS / 2)
+
+
+def test_evidence_cites_both_observations(scored: Workspace) -> None:
+    rows = scored.engine.fetch_rows(
+        "SELECT e.place, r.camera_id, d.sensor_id, abs(epoch(e.t_a) - epoch(e.t_b)) "
+        "FROM cotravel_evidence e JOIN obs_plate_read r ON r.obs_id = e.obs_a "
+        "JOIN obs_device_event d ON d.obs_id = e.obs_b "
+        "WHERE e.kind = 'vehicle_device' AND e.b = 'imsi:262010000000001'"
+    )
+    assert len(rows) == 2 * DAYS
+    for place, camera, sector, gap in rows:
+        assert place == camera
+        assert sector == "S" + camera[1]
+        assert gap <= cotravel.WINDOWS["vehicle_device"]
+
+
+def test_coverage_and_devices(scored: Workspace) -> None:
+    cover = set(scored.engine.fetch_rows("SELECT camera_id, sensor_id FROM link_coverage"))
+    assert ("C1", "S1") in cover
+    assert ("C3", "S3") in cover
+    assert ("C1", "S3") not in cover  # 3 km away, beyond 1.5 x range
+    devices = {r[0] for r in scored.engine.fetch_rows("SELECT device FROM link_device")}
+    assert devices == {f"imsi:26201000000000{i}" for i in (1, 2, 3)}
+
+
+def test_inputs_are_not_changed(ws: Workspace) -> None:
+    _sensors(ws)
+    f = Feed(ws)
+    f.read("AAA111", "C1", T0)
+    f.event("262010000000001", "S1", T0)
+    before = ws.engine.fetch_rows("SELECT * FROM obs_device_event ORDER BY obs_id")
+    with ws.engine.transaction():
+        counts = cotravel.run(ws.engine)
+    assert ws.engine.fetch_rows("SELECT * FROM obs_device_event ORDER BY obs_id") == before
+    assert counts["cotravel_pair"] == 0  # one coincidence is not a pair
+
+
+def test_empty_inputs_give_empty_tables(ws: Workspace) -> None:
+    with ws.engine.transaction():
+        counts = cotravel.run(ws.engine)
+    assert counts == {
+        "link_device": 0,
+        "link_coverage": 0,
+        "cotravel_pair": 0,
+        "cotravel_evidence": 0,
+    }
+
+
+def test_unknown_kind_is_refused(ws: Workspace) -> None:
+    with pytest.raises(ValueError, match="unknown co-travel kind"):
+        cotravel.sides(ws.engine, "boat_boat")
