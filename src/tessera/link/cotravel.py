@@ -53,7 +53,7 @@ COVERAGE = "link_coverage"
 # Seconds between two observations for them to count as together, per pair kind.
 WINDOWS = {"vehicle_device": 90, "device_device": 900, "vehicle_vehicle": 60}
 # Pairs need at least this many units to be scored, and this surprise to be kept.
-MIN_UNITS = 2
+MIN_UNITS = 3
 REPORT_BITS = 10.0
 # A sector covers a camera when its predicted signal there is within this many dB of
 # the best sector of the same network (see ``coverage_sql``).
