@@ -105,6 +105,21 @@ def test_truth_is_consistent(out: Path) -> None:
     assert set(records["entity"]) == {"person", "organisation", "vehicle", "device", "building"}
     reads = pq.read_table(out / "truth" / "plate_reads.parquet").to_pydict()
     assert 0 < sum(reads["misread"]) < 0.2 * len(reads["misread"])
+    # every read names the vehicle whose plate it is, or -1 for through traffic
+    vehicles = pq.read_table(out / "truth" / "vehicles.parquet").to_pydict()
+    plate_of = {
+        v: p.replace("-", "").replace(" ", "")
+        for v, p in zip(vehicles["vehicle_id"], vehicles["plate"], strict=True)
+    }
+    district_plates = set(plate_of.values())
+    through = 0
+    for vehicle, plate in zip(reads["vehicle_id"], reads["true_plate"], strict=True):
+        if vehicle == -1:
+            through += 1
+            assert plate not in district_plates
+        else:
+            assert plate_of[vehicle] == plate
+    assert 0 < through < len(reads["vehicle_id"])
 
 
 def test_cli_simulate(tmp_path: Path) -> None:

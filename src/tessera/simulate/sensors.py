@@ -378,7 +378,11 @@ class SensorModel:
         t = depart[trip] + cumsum_by(trip, seg).round().astype(np.int64)
         cam = self.camera_of_node[node]
         hit = cam >= 0
-        return self._reads(veh[trip[hit]], cam[hit], t[hit], rng, plates)
+        reads = self._reads(veh[trip[hit]], cam[hit], t[hit], rng, plates)
+        # the truth knows no vehicle behind through traffic (the index above is into
+        # ``plates``, not the district's vehicles)
+        reads.vehicle = np.full(len(reads.vehicle), -1, dtype=reads.vehicle.dtype)
+        return reads
 
     def visitors(
         self, n_devices: int, first_index: int
