@@ -173,7 +173,13 @@ def world(tmp_path: Path) -> tuple[Path, Path]:
 
 
 # the linking providers: this world has no plate-read, vehicle-use or records truth
-LINKING = {"link.plates", "link.device_person", "link.vehicle_person"}
+LINKING = {
+    "link.plates",
+    "link.second_phone",
+    "link.swap",
+    "link.device_person",
+    "link.vehicle_person",
+}
 
 
 # -- known answers ---------------------------------------------------------------------

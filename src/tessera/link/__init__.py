@@ -1,12 +1,13 @@
 """Co-travel linking: plates, devices, vehicles and people.
 
-Three stages, in order (see docs/linking.md):
+Four stages, in order (see docs/linking.md):
 
 - ``plates``: every plate read attributed to its true plate (OCR misreads clustered
   with their vehicle, :mod:`tessera.link.plates`);
 - ``cotravel``: device keys, camera coverage, and co-travel hypotheses for vehicle and
   device, device and device, vehicle and vehicle pairs, each with its support, its
   expected-by-chance count, its surprise and its evidence (:mod:`tessera.link.cotravel`);
+- ``phones``: second phones and device swaps (:mod:`tessera.link.phones`);
 - ``attribution``: vehicles and devices to resolved people, shared vehicles
   (:mod:`tessera.link.attribute`).
 """
@@ -36,6 +37,12 @@ def _cotravel(engine: Engine) -> Mapping[str, int]:
     return run(engine, plates=PLATE_READS)
 
 
+def _phones(engine: Engine) -> Mapping[str, int]:
+    from tessera.link.phones import detect_phones
+
+    return detect_phones(engine)
+
+
 def _attribution(engine: Engine) -> Mapping[str, int]:
     from tessera.link.attribute import run
 
@@ -56,12 +63,20 @@ COTRAVEL = Stage(
     outputs=("link_device", "link_coverage", "cotravel_pair", "cotravel_evidence"),
     run=_cotravel,
 )
+PHONES = Stage(
+    name="phones",
+    description="Detect second phones and device swaps.",
+    inputs=("obs_device_event", "sensor", "obs_communication", "obs_contact", "link_device"),
+    outputs=("link_second_phone", "link_device_swap"),
+    run=_phones,
+)
 ATTRIBUTION = Stage(
     name="attribution",
     description="Link devices and vehicles to resolved people; recognise shared vehicles.",
     inputs=(
         "cotravel_pair",
         "link_device",
+        "link_second_phone",
         "reg_person",
         "reg_subscription",
         "reg_vehicle",
@@ -76,6 +91,6 @@ ATTRIBUTION = Stage(
     ),
     run=_attribution,
 )
-STAGES = (PLATES, COTRAVEL, ATTRIBUTION)
+STAGES = (PLATES, COTRAVEL, PHONES, ATTRIBUTION)
 
-__all__ = ["ATTRIBUTION", "COTRAVEL", "PLATES", "STAGES"]
+__all__ = ["ATTRIBUTION", "COTRAVEL", "PHONES", "PLATES", "STAGES"]

@@ -15,9 +15,10 @@ Three kinds of evidence meet here, each a hypothesis with a confidence and a rea
    used only when exactly one resolved person bears it (after transliteration folding,
    order-free). Contact lists that save the number under a full name count the same
    way, more the more lists agree.
-3. **Chains**: a device that is the primary device of a non-shared vehicle whose keeper
-   is known points to the keeper (weaker: households share cars); a vehicle's primary
-   user is the person of its primary device.
+3. **Chains**: a second phone (``link_second_phone``) points to the person of its
+   primary phone (confidence multiplied); a device that is the primary device of a
+   non-shared vehicle whose keeper is known points to the keeper (weaker: households
+   share cars); a vehicle's primary user is the person of its primary device.
 
 Independent pieces of evidence for the same (device, person) combine as
 ``1 - prod(1 - confidence)``; each device goes to its most confident person, and the
@@ -36,6 +37,7 @@ VEHICLE_DEVICE = "link_vehicle_device"
 VEHICLES = "link_vehicle"
 DEVICE_PERSON = "link_device_person"
 VEHICLE_PERSON = "link_vehicle_person"
+SECOND_PHONES = "link_second_phone"
 
 LINK_BITS = 40.0
 REL_VEHICLE = 0.3
@@ -165,13 +167,22 @@ GROUP BY d.device, n.person
 """
 
 
-def device_person_sql() -> str:
-    return """
+def second_phone_sql(first_pass: str) -> str:
+    """A second phone is attributed to the person of its primary phone."""
+    return f"""
+SELECT s.second AS device, p.person, 'second_phone' AS via, s.confidence * p.confidence,
+       'second phone of ' || s."primary" || ' (' || p.vias[1] || ')' AS detail
+FROM {SECOND_PHONES} s JOIN {first_pass} p ON p.device = s."primary"
+"""
+
+
+def device_person_sql(evidence: str = "_link_evidence") -> str:
+    return f"""
 WITH combined AS (
   SELECT device, person, 1 - exp(sum(ln(greatest(1e-9, 1 - confidence)))) AS confidence,
          list(via ORDER BY confidence DESC) AS vias,
          string_agg(detail, '; ' ORDER BY confidence DESC) AS evidence
-  FROM _link_evidence GROUP BY device, person),
+  FROM {evidence} GROUP BY device, person),
 ranked AS (
   SELECT *, row_number() OVER (PARTITION BY device ORDER BY confidence DESC, person) AS r,
          lead(confidence) OVER (PARTITION BY device ORDER BY confidence DESC, person)
@@ -211,6 +222,15 @@ def run(engine: Engine) -> Mapping[str, int]:
     _temp(engine, "_link_persons", persons_sql())
     counts[VEHICLES] = engine.materialise(VEHICLES, vehicles_sql())
     _temp(engine, "_link_evidence", evidence_sql())
-    counts[DEVICE_PERSON] = engine.materialise(DEVICE_PERSON, device_person_sql())
+    # second phones inherit their primary's person, from the first pass's attribution
+    _temp(engine, "_link_first_pass", device_person_sql())
+    _temp(
+        engine,
+        "_link_evidence_all",
+        f"SELECT * FROM _link_evidence UNION ALL {second_phone_sql('_link_first_pass')}",
+    )
+    counts[DEVICE_PERSON] = engine.materialise(
+        DEVICE_PERSON, device_person_sql("_link_evidence_all")
+    )
     counts[VEHICLE_PERSON] = engine.materialise(VEHICLE_PERSON, vehicle_person_sql())
     return counts

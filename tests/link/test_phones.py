@@ -1,0 +1,270 @@
+"""Second phones and device swaps (``tessera.link.phones``) on real DuckDB.
+
+Known-answer cases are built by hand on a few masts; one test runs a tiny simulated
+district end to end and checks the metrics against floors measured there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tessera.engines.duckdb.engine import DuckDBEngine
+from tessera.link import cotravel
+from tessera.link.phones import SECOND, SWAP, detect_phones
+
+T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # a Monday
+DAYS = 10
+# masts: (lat, lon); about 2 km apart or more
+MASTS = {
+    "H": (52.500, 13.400),  # home of X and of M (one household)
+    "O": (52.500, 13.430),  # the office of X, Y and their colleague K
+    "G": (52.520, 13.400),  # X's gym
+    "C": (52.480, 13.445),  # K's home
+    "W": (52.522, 13.445),  # M's workplace
+    "Y": (52.470, 13.380),  # Y's home
+    "Z": (52.530, 13.370),  # Z's and V's home
+}
+GYM_DAYS = (1, 4, 7)
+SWAP_AT = T0 + dt.timedelta(days=5, hours=12, minutes=7)
+HANDSET_AT = T0 + dt.timedelta(days=6, hours=10, minutes=3)
+
+# people: where they are at each hour of a day (UTC): (from hour, to hour, mast)
+X_DAY = [(0, 8, "H"), (8, 17, "O"), (17, 24, "H")]
+X_GYM = [(0, 8, "H"), (8, 17, "O"), (17, 18, "H"), (18, 20, "G"), (20, 24, "H")]
+M_DAY = [(0, 8, "H"), (8, 17, "W"), (17, 24, "H")]
+K_DAY = [(0, 8, "C"), (8, 18, "O"), (18, 24, "C")]
+Y_DAY = [(0, 8, "Y"), (8, 16, "O"), (16, 24, "Y")]
+Z_DAY = [(0, 24, "Z")]
+
+X_PRIMARY, X_SECOND = "262010000000001", "262020000000002"
+M_PRIMARY, K_PRIMARY = "262010000000003", "262010000000004"
+Y_PRIMARY, Y_SECOND = "262010000000005", "262020000000006"
+Z_OLD, Z_NEW, Z_IMEI = "262010000000007", "262010000000008", "351111111111111"
+V_SIM, V_OLD_IMEI, V_NEW_IMEI = "262010000000009", "352222222222222", "353333333333333"
+NUMBER = {
+    X_PRIMARY: "+4915100000001",
+    X_SECOND: "+4915100000002",
+    M_PRIMARY: "+4915100000003",
+    K_PRIMARY: "+4915100000004",
+    Y_PRIMARY: "+4915100000005",
+    Y_SECOND: "+4915100000006",
+    Z_OLD: "+4915100000007",
+    Z_NEW: "+4915100000008",
+    V_SIM: "+4915100000009",
+}
+FRIEND = "+4930200000001"  # X talks to this friend on both phones
+
+
+def _where(plan: list[tuple[int, int, str]], t: dt.datetime) -> str:
+    hour = t.hour + t.minute / 60
+    return next(mast for lo, hi, mast in plan if lo <= hour < hi)
+
+
+def _events() -> list[tuple[object, ...]]:
+    """(imsi, imei, msisdn, time, sensor_id, source) of every device event."""
+    rows: list[tuple[object, ...]] = []
+
+    def device(
+        imsi: str,
+        imei: str | None,
+        plan_of: dict[int, list[tuple[int, int, str]]] | list[tuple[int, int, str]],
+        every_min: int,
+        offset_min: int,
+        hours: tuple[int, int] = (0, 24),
+        start: dt.datetime = T0,
+        end: dt.datetime = T0 + dt.timedelta(days=DAYS),
+    ) -> None:
+        t = T0 + dt.timedelta(minutes=offset_min)
+        while t < T0 + dt.timedelta(days=DAYS):
+            day = (t - T0).days
+            plan = plan_of.get(day, plan_of[-1]) if isinstance(plan_of, dict) else plan_of
+            if start <= t < end and hours[0] <= t.hour < hours[1]:
+                mast = _where(plan, t)
+                # operator B (MNC 02) names sectors without the network prefix, records no IMEI
+                b = imsi.startswith("26202")
+                rows.append(
+                    (
+                        imsi,
+                        None if b else imei,
+                        NUMBER[imsi],
+                        t,
+                        mast if b else f"262-01-{mast}",
+                        "operator_b_events" if b else "operator_a_events",
+                    )
+                )
+            t += dt.timedelta(minutes=every_min)
+
+    x_plan = dict.fromkeys(GYM_DAYS, X_GYM) | {-1: X_DAY}
+    device(X_PRIMARY, "350000000000001", x_plan, 20, 0)
+    device(X_SECOND, "350000000000002", x_plan, 15, 3, hours=(18, 23))
+    device(M_PRIMARY, "350000000000003", M_DAY, 20, 7)
+    device(K_PRIMARY, "350000000000004", K_DAY, 20, 11)
+    device(Y_PRIMARY, "350000000000005", Y_DAY, 20, 2)
+    device(Y_SECOND, "350000000000006", Y_DAY, 15, 6, hours=(9, 18))
+    device(Z_OLD, Z_IMEI, Z_DAY, 30, 1, end=SWAP_AT)
+    device(Z_NEW, Z_IMEI, Z_DAY, 30, 1, start=SWAP_AT)
+    device(V_SIM, V_OLD_IMEI, Z_DAY, 30, 4, end=HANDSET_AT)
+    device(V_SIM, V_NEW_IMEI, Z_DAY, 30, 4, start=HANDSET_AT)
+    return rows
+
+
+def _load(engine: DuckDBEngine) -> None:
+    import pyarrow as pa
+
+    events = _events()
+    cols = list(zip(*events, strict=True))
+    table = pa.table(
+        {
+            "obs_id": pa.array(range(1, len(events) + 1), pa.int64()),
+            "source": pa.array(cols[5], pa.string()),
+            "msisdn": pa.array(cols[2], pa.string()),
+            "imsi": pa.array(cols[0], pa.string()),
+            "imei": pa.array(cols[1], pa.string()),
+            "time": pa.array(cols[3], pa.timestamp("s", tz="UTC")),
+            "sensor_id": pa.array(cols[4], pa.string()),
+            "lat": pa.array([None] * len(events), pa.float64()),
+            "lon": pa.array([None] * len(events), pa.float64()),
+        }
+    )
+    engine.register_arrow("_events", table)
+    engine.execute("CREATE TABLE obs_device_event AS SELECT * FROM _events")
+    engine.unregister("_events")
+    sensors = [
+        (f"262-01-{m}", "cell_sector", lat, lon, 90.0, f"S-{m}") for m, (lat, lon) in MASTS.items()
+    ] + [(m, "cell_sector", lat, lon, 90.0, None) for m, (lat, lon) in MASTS.items()]
+    values = ", ".join(
+        f"('{s}', '{k}', {lat}, {lon}, {az}, {'NULL' if site is None else repr(site)})"
+        for s, k, lat, lon, az, site in sensors
+    )
+    engine.execute(
+        "CREATE TABLE sensor AS SELECT * FROM (VALUES "
+        f"{values}) v(sensor_id, kind, lat, lon, azimuth_deg, site_id)"
+    )
+    calls = (
+        [(NUMBER[X_SECOND], FRIEND, T0 + dt.timedelta(days=d, hours=19)) for d in (0, 3, 6)]
+        + [(NUMBER[X_PRIMARY], FRIEND, T0 + dt.timedelta(days=d, hours=12)) for d in (1, 5)]
+        + [(NUMBER[M_PRIMARY], "+4930200000009", T0 + dt.timedelta(days=2, hours=20))]
+    )
+    values = ", ".join(f"('{a}', '{b}', TIMESTAMPTZ '{t.isoformat()}')" for a, b, t in calls)
+    engine.execute(
+        "CREATE TABLE obs_communication AS SELECT *, 'call' AS channel, 60.0 AS duration_s "
+        f"FROM (VALUES {values}) v(from_number, to_number, time)"
+    )
+    engine.execute(
+        "CREATE TABLE obs_contact AS SELECT * FROM (VALUES "
+        f"('{NUMBER[X_PRIMARY]}', '{FRIEND}')) v(owner_number, listed_number)"
+    )
+    engine.materialise(cotravel.DEVICES, cotravel.device_sql())
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBEngine]:
+    engine = DuckDBEngine(tmp_path_factory.mktemp("phones") / "ws.duckdb", threads=1)
+    _load(engine)
+    before = _snapshot(engine)
+    counts = detect_phones(engine)
+    assert counts == {SECOND: engine.row_count(SECOND), SWAP: engine.row_count(SWAP)}
+    assert _snapshot(engine) == before, "inputs were changed"
+    yield engine
+    engine.close()
+
+
+def _snapshot(engine: DuckDBEngine) -> dict[str, object]:
+    """A digest of every input table."""
+    out: dict[str, object] = {}
+    for table in ("obs_device_event", "sensor", "obs_communication", "obs_contact", "link_device"):
+        out[table] = engine.fetch_rows(
+            f"SELECT count(*), sum(hash(t)) FROM (SELECT * FROM {table}) t"
+        )[0]
+    return out
+
+
+def _seconds(engine: DuckDBEngine) -> dict[str, str]:
+    rows = engine.fetch_rows(f'SELECT second, "primary" FROM {SECOND}')
+    return {str(s): str(p) for s, p in rows}
+
+
+def test_evening_phone_goes_with_its_owner_not_the_household(hand: DuckDBEngine) -> None:
+    """X's second phone is on 18-23 at home, where X's household member M also is;
+    on gym evenings it is at the gym with X's primary while M stays home. It is X's."""
+    assert _seconds(hand).get(f"imsi:{X_SECOND}") == f"imsi:{X_PRIMARY}"
+    [(together, apart, shared, share)] = hand.fetch_rows(
+        f"SELECT together, apart, shared_contacts, active_share FROM {SECOND} "
+        f"WHERE second = 'imsi:{X_SECOND}'"
+    )
+    assert together > 20
+    assert apart == 0
+    assert shared == 1  # the friend both of X's phones talk to
+    assert share == pytest.approx(5 / 24, abs=0.01)
+
+
+def test_work_phone_is_not_the_colleagues(hand: DuckDBEngine) -> None:
+    """Y's second phone is on 9-18 at the office with Y and colleague K; Y leaves at
+    16 and the phone goes home with Y while K stays at the office: it is Y's, and K's
+    always-on phone, elsewhere at night, is nobody's second phone."""
+    seconds = _seconds(hand)
+    assert seconds.get(f"imsi:{Y_SECOND}") == f"imsi:{Y_PRIMARY}"
+    assert f"imsi:{K_PRIMARY}" not in seconds
+    assert set(seconds) == {f"imsi:{X_SECOND}", f"imsi:{Y_SECOND}"}
+
+
+def test_number_swap_with_the_same_handset(hand: DuckDBEngine) -> None:
+    """Z's handset keeps its IMEI and gets a new SIM: a number swap at the new SIM's
+    first event."""
+    rows = hand.fetch_rows(f"SELECT old, new, time FROM {SWAP} WHERE kind = 'number'")
+    first = SWAP_AT + dt.timedelta(minutes=(1 - SWAP_AT.minute % 30) % 30)
+    assert rows == [(f"imsi:{Z_OLD}", f"imsi:{Z_NEW}", first)]
+
+
+def test_handset_swap_keeps_the_sim(hand: DuckDBEngine) -> None:
+    """V keeps the SIM and changes the handset: a handset swap between two IMEIs."""
+    rows = hand.fetch_rows(f"SELECT old, new, time FROM {SWAP} WHERE kind = 'handset'")
+    first = HANDSET_AT + dt.timedelta(minutes=(4 - HANDSET_AT.minute % 30) % 30)
+    assert rows == [(f"imsi:{V_SIM}@imei:{V_OLD_IMEI}", f"imsi:{V_SIM}@imei:{V_NEW_IMEI}", first)]
+
+
+def test_missing_input_is_named(tmp_path: Path) -> None:
+    from tessera.errors import StageError
+
+    engine = DuckDBEngine(None)
+    with pytest.raises(StageError, match="link_device"):
+        detect_phones(engine)
+    engine.close()
+
+
+def test_tiny_district_against_the_truth(linked: tuple[Path, Path], tmp_path: Path) -> None:
+    """On the shared tiny district (600 people, 5 days): second phones and swaps are
+    found with precision and recall above floors measured there (with margin)."""
+    import shutil
+
+    from tessera.evaluate import evaluate
+    from tessera.evaluate.phones import PROVIDERS
+    from tessera.workspace import Workspace
+
+    out, built = linked
+    path = shutil.copytree(built, tmp_path / "ws")
+    with Workspace.open(path) as ws:
+        if cotravel.DEVICES not in ws.engine.table_names():
+            ws.engine.materialise(cotravel.DEVICES, cotravel.device_sql())
+        detect_phones(ws.engine)
+        m = evaluate(ws, out, providers=list(PROVIDERS)).metrics
+    assert m["link.second_phone.precision"] >= FLOORS["second_precision"]
+    assert m["link.second_phone.recall"] >= FLOORS["second_recall"]
+    assert m["link.swap.precision"] >= FLOORS["swap_precision"]
+    assert m["link.swap.recall"] >= FLOORS["swap_recall"]
+    assert m["link.swap.observable"] + m["link.swap.unobservable"] > 0
+
+
+# measured there: second phones precision 0.72, recall 0.72 (five days are few for
+# phones on only in the evenings); swaps 0.92 and 0.92 of 26 observable, 4 not.
+# The floors catch breakage, not tuning (district figures: the module's docstring).
+FLOORS = {
+    "second_precision": 0.55,
+    "second_recall": 0.55,
+    "swap_precision": 0.75,
+    "swap_recall": 0.75,
+}
