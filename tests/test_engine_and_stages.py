@@ -171,3 +171,35 @@ def test_execute_with_progress_reports_fractions() -> None:
     assert seen
     assert all(0.0 <= f <= 1.0 for f in seen)
     assert seen == sorted(seen)
+
+
+def test_temp_tables_are_dropped_when_the_block_ends() -> None:
+    engine = open_engine("duckdb")
+    engine.execute("CREATE TABLE kept AS SELECT 1 AS x")
+
+    def exists(name: str) -> bool:
+        try:
+            engine.fetch_rows(f"SELECT count(*) FROM {name}")
+        except EngineError:
+            return False
+        return True
+
+    with engine.temp_tables() as temp:
+        temp("_a", "SELECT 1 AS x")
+        temp("_b", "SELECT x + 1 AS x FROM _a")
+        temp("_a", "SELECT 3 AS x")  # replaced, still dropped once
+        assert engine.fetch_rows("SELECT x FROM _b") == [(2,)]
+        assert engine.fetch_rows("SELECT x FROM _a") == [(3,)]
+    assert not exists("_a")
+    assert not exists("_b")
+    assert exists("kept")
+
+    def fail_midway() -> None:
+        with engine.temp_tables() as temp:
+            temp("_c", "SELECT 1 AS x")
+            assert exists("_c")
+            temp("_d", "SELECT * FROM no_such_table")
+
+    with pytest.raises(EngineError):
+        fail_midway()
+    assert not exists("_c")

@@ -164,4 +164,4 @@ def test_empty_inputs_give_empty_tables(ws: Workspace) -> None:
 
 def test_unknown_kind_is_refused(ws: Workspace) -> None:
     with pytest.raises(ValueError, match="unknown co-travel kind"):
-        cotravel.sides(ws.engine, "boat_boat")
+        cotravel.sides(ws.engine.temp_table, "boat_boat")

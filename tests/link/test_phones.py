@@ -158,7 +158,7 @@ def _load(engine: DuckDBEngine) -> None:
         "CREATE TABLE obs_contact AS SELECT * FROM (VALUES "
         f"('{NUMBER[X_PRIMARY]}', '{FRIEND}')) v(owner_number, listed_number)"
     )
-    engine.materialise(cotravel.DEVICES, cotravel.device_sql())
+    engine.materialise(cotravel.DEVICES, cotravel.device_sql(f"({cotravel.device_events_sql()})"))
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +249,9 @@ def test_tiny_district_against_the_truth(linked: tuple[Path, Path], tmp_path: Pa
     path = shutil.copytree(built, tmp_path / "ws")
     with Workspace.open(path) as ws:
         if cotravel.DEVICES not in ws.engine.table_names():
-            ws.engine.materialise(cotravel.DEVICES, cotravel.device_sql())
+            ws.engine.materialise(
+                cotravel.DEVICES, cotravel.device_sql(f"({cotravel.device_events_sql()})")
+            )
         detect_phones(ws.engine)
         m = evaluate(ws, out, providers=list(PROVIDERS)).metrics
     assert m["link.second_phone.precision"] >= FLOORS["second_precision"]

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 CANONICAL_DIALECT = "duckdb"
 
+# makes one temporary table from a query: temp(name, sql) (see Engine.temp_tables)
+TempFn = Callable[[str, str], None]
+
 # Engine gaps as data: operation -> engine -> True, or a string saying why not.
 CAPABILITIES: dict[str, dict[str, bool | str]] = {
     "ingest": {
@@ -140,6 +143,26 @@ class Engine(ABC):
         self.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS {sql}")
         rows = self.fetch_rows(f"SELECT count(*) FROM {quote(name)}")
         return int(rows[0][0])
+
+    def temp_table(self, name: str, sql: str) -> None:
+        """Create or replace the temporary (session-only) table ``name`` from a query."""
+        self.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {sql}")
+
+    @contextmanager
+    def temp_tables(self) -> Iterator[TempFn]:
+        """Yield a function ``temp(name, sql)`` that makes temporary tables like
+        :meth:`temp_table`; every table it made is dropped when the block ends."""
+        made: list[str] = []
+
+        def temp(name: str, sql: str) -> None:
+            self.temp_table(name, sql)
+            made.append(name)
+
+        try:
+            yield temp
+        finally:
+            for name in reversed(dict.fromkeys(made)):
+                self.execute(f"DROP TABLE IF EXISTS {quote(name)}")
 
     def row_count(self, table: str) -> int:
         return int(self.fetch_rows(f"SELECT count(*) FROM {quote(table)}")[0][0])

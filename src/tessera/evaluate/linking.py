@@ -45,12 +45,12 @@ def _entity_person(ws: Workspace, truth: Truth) -> None:
     entity's true person (the most common among its records)."""
     records = truth.read("records.parquet", ["source", "record_id", "entity", "entity_id"])
     with arrow_view(ws, "_eval_records", records):
-        ws.engine.execute(
-            "CREATE OR REPLACE TEMP TABLE _eval_entity_person AS "
+        ws.engine.temp_table(
+            "_eval_entity_person",
             "SELECT r.entity_id, mode(t.entity_id) AS person_id "
             "FROM resolution_record r JOIN _eval_records t "
             "ON t.source = r.source AND t.record_id = r.record_id AND t.entity = 'person' "
-            "WHERE r.kind = 'person' GROUP BY r.entity_id"
+            "WHERE r.kind = 'person' GROUP BY r.entity_id",
         )
 
 

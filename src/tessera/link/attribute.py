@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tessera.engines.base import Engine, quote
-from tessera.link.cotravel import PAIRS
+from tessera.engines.base import Engine
+from tessera.link.cotravel import DEVICES, PAIRS
 from tessera.resolve.sql import tokens, translit
 
 VEHICLE_DEVICE = "link_vehicle_device"
@@ -63,10 +63,6 @@ def name_key(expr: str) -> str:
     return f"array_to_string(list_sort({tokens(translit(f'lower({expr})'))}), ' ')"
 
 
-def _temp(engine: Engine, name: str, sql: str) -> None:
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {sql}")
-
-
 def vehicle_device_sql() -> str:
     return f"""
 WITH p AS (SELECT a AS vehicle, b AS device, bits, units, places, days, together, apart,
@@ -91,17 +87,22 @@ FROM reg_person p JOIN resolution_record r ON r.kind = 'person' AND r.obs_id = p
 """
 
 
-def _by_id(column: str) -> str:
-    """Person entity owning a document number, when exactly one does (subquery)."""
-    return f"""(SELECT doc, any_value(person) AS person FROM (
-        SELECT document_number AS doc, person FROM _link_persons WHERE document_number IS NOT NULL
-        UNION SELECT national_id, person FROM _link_persons WHERE national_id IS NOT NULL)
-      GROUP BY doc HAVING count(DISTINCT person) = 1) AS {column}"""
+def person_ids_sql() -> str:
+    """Each document number that belongs to exactly one resolved person: doc, person."""
+    return """
+SELECT doc, any_value(person) AS person FROM (
+  SELECT document_number AS doc, person FROM _link_persons WHERE document_number IS NOT NULL
+  UNION SELECT national_id, person FROM _link_persons WHERE national_id IS NOT NULL)
+GROUP BY doc HAVING count(DISTINCT person) = 1
+"""
 
 
-def _by_name(column: str) -> str:
-    return f"""(SELECT name_key, any_value(person) AS person FROM _link_persons
-      WHERE name_key <> '' GROUP BY name_key HAVING count(DISTINCT person) = 1) AS {column}"""
+def person_names_sql() -> str:
+    """Each name key that belongs to exactly one resolved person: name_key, person."""
+    return """
+SELECT name_key, any_value(person) AS person FROM _link_persons
+WHERE name_key <> '' GROUP BY name_key HAVING count(DISTINCT person) = 1
+"""
 
 
 def vehicles_sql() -> str:
@@ -117,8 +118,8 @@ keeper AS (SELECT reg.plate,
                   coalesce(i.person, n.person) AS keeper,
                   CASE WHEN i.person IS NOT NULL THEN 'keeper_id'
                        WHEN n.person IS NOT NULL THEN 'keeper_name' END AS keeper_via
-           FROM reg LEFT JOIN {_by_id("i")} ON i.doc = reg.owner_id
-           LEFT JOIN {_by_name("n")} ON n.name_key = reg.keeper_key),
+           FROM reg LEFT JOIN _link_person_ids i ON i.doc = reg.owner_id
+           LEFT JOIN _link_person_names n ON n.name_key = reg.keeper_key),
 rides AS (SELECT vehicle AS plate, count(*) AS devices FROM {VEHICLE_DEVICE} GROUP BY vehicle),
 plates AS (SELECT plate FROM reg UNION SELECT plate FROM rides)
 SELECT plates.plate AS vehicle, reg.plate_kind,
@@ -134,21 +135,23 @@ LEFT JOIN {VEHICLE_DEVICE} vd ON vd.vehicle = plates.plate AND vd.is_primary
 
 def evidence_sql() -> str:
     """Every piece of device-to-person evidence: device, person, via, confidence, detail."""
-    sub_name = name_key("s.subscriber_name_latin")
     c = CONFIDENCE
     return f"""
-WITH sub AS (SELECT d.device, s.subscriber_id, {sub_name} AS name_key, s.record_id
-             FROM {quote("link_device")} d JOIN reg_subscription s
-               ON (s.imsi = d.imsi OR (s.imsi IS NULL AND s.msisdn = d.msisdn))
-             WHERE s.end_date IS NULL OR s.end_date >= CAST(d.first_seen AS DATE))
+WITH line AS (SELECT d.device, d.first_seen, s.* FROM {DEVICES} d
+              JOIN reg_subscription s ON s.imsi = d.imsi
+              UNION ALL
+              SELECT d.device, d.first_seen, s.* FROM {DEVICES} d
+              JOIN reg_subscription s ON s.imsi IS NULL AND s.msisdn = d.msisdn),
+sub AS (SELECT device, subscriber_id, {name_key("subscriber_name_latin")} AS name_key, record_id
+        FROM line WHERE end_date IS NULL OR end_date >= CAST(first_seen AS DATE))
 SELECT sub.device, i.person, 'subscriber_id' AS via, {c["subscriber_id"]} AS confidence,
        'subscription ' || coalesce(sub.record_id, '?') || ' names document '
          || sub.subscriber_id AS detail
-FROM sub JOIN {_by_id("i")} ON i.doc = sub.subscriber_id
+FROM sub JOIN _link_person_ids i ON i.doc = sub.subscriber_id
 UNION ALL
 SELECT sub.device, n.person, 'subscriber_name', {c["subscriber_name"]},
        'subscription ' || coalesce(sub.record_id, '?') || ' names ' || sub.name_key
-FROM sub JOIN {_by_name("n")} ON n.name_key = sub.name_key
+FROM sub JOIN _link_person_names n ON n.name_key = sub.name_key
 UNION ALL
 SELECT v.primary_device, v.keeper, 'vehicle_keeper',
        {c["vehicle_keeper"]} * vd.confidence,
@@ -160,8 +163,8 @@ SELECT d.device, n.person, 'contact_name', 1 - pow(1 - {c["contact_name"]}, coun
        coalesce(k.owner_number, k.owner_imei))),
        'listed under this name in ' || count(DISTINCT coalesce(k.owner_number, k.owner_imei))
          || ' contact list(s)'
-FROM obs_contact k JOIN {quote("link_device")} d ON d.msisdn = k.listed_number
-JOIN {_by_name("n")} ON n.name_key = {name_key("k.listed_name_latin")}
+FROM obs_contact k JOIN {DEVICES} d ON d.msisdn = k.listed_number
+JOIN _link_person_names n ON n.name_key = {name_key("k.listed_name_latin")}
 WHERE len(string_split(trim(k.listed_name_latin), ' ')) >= 2
 GROUP BY d.device, n.person
 """
@@ -219,18 +222,20 @@ FROM {VEHICLES} v WHERE v.keeper IS NOT NULL
 def run(engine: Engine) -> Mapping[str, int]:
     """Write the vehicle, device-to-person and vehicle-to-person link tables."""
     counts = {VEHICLE_DEVICE: engine.materialise(VEHICLE_DEVICE, vehicle_device_sql())}
-    _temp(engine, "_link_persons", persons_sql())
-    counts[VEHICLES] = engine.materialise(VEHICLES, vehicles_sql())
-    _temp(engine, "_link_evidence", evidence_sql())
-    # second phones inherit their primary's person, from the first pass's attribution
-    _temp(engine, "_link_first_pass", device_person_sql())
-    _temp(
-        engine,
-        "_link_evidence_all",
-        f"SELECT * FROM _link_evidence UNION ALL {second_phone_sql('_link_first_pass')}",
-    )
-    counts[DEVICE_PERSON] = engine.materialise(
-        DEVICE_PERSON, device_person_sql("_link_evidence_all")
-    )
-    counts[VEHICLE_PERSON] = engine.materialise(VEHICLE_PERSON, vehicle_person_sql())
+    with engine.temp_tables() as temp:
+        temp("_link_persons", persons_sql())
+        temp("_link_person_ids", person_ids_sql())
+        temp("_link_person_names", person_names_sql())
+        counts[VEHICLES] = engine.materialise(VEHICLES, vehicles_sql())
+        temp("_link_evidence", evidence_sql())
+        # second phones inherit their primary's person, from the first pass's attribution
+        temp("_link_first_pass", device_person_sql())
+        temp(
+            "_link_evidence_all",
+            f"SELECT * FROM _link_evidence UNION ALL {second_phone_sql('_link_first_pass')}",
+        )
+        counts[DEVICE_PERSON] = engine.materialise(
+            DEVICE_PERSON, device_person_sql("_link_evidence_all")
+        )
+        counts[VEHICLE_PERSON] = engine.materialise(VEHICLE_PERSON, vehicle_person_sql())
     return counts

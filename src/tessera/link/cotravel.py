@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from tessera.engines.base import Engine, literal, quote
+from tessera.engines.base import Engine, TempFn, literal, quote
 
 PAIRS = "cotravel_pair"
 EVIDENCE = "cotravel_evidence"
@@ -108,23 +108,23 @@ QUALIFY max(signal_db) OVER (PARTITION BY camera_id, source) - signal_db <= {COV
 """
 
 
-def device_sql() -> str:
-    """One row per device: the SIM (IMSI) where known, else the handset (IMEI).
-
-    Events that carry only an IMEI (handset GPS fixes) are put on the SIM that the
-    same IMEI was seen with at that time in network events, when there is one.
-    """
+def device_sql(events: str) -> str:
+    """One row per device of ``events`` (a table or subquery of
+    :func:`device_events_sql`): the SIM (IMSI) where known, else the handset (IMEI)."""
     return f"""
 SELECT device, any_value(imsi) AS imsi, mode(msisdn) AS msisdn,
        list(DISTINCT imei ORDER BY imei) FILTER (WHERE imei IS NOT NULL) AS imeis,
        list(DISTINCT source ORDER BY source) AS sources,
        count(*) AS events, min(time) AS first_seen, max(time) AS last_seen
-FROM ({device_events_sql()}) GROUP BY device
+FROM {events} GROUP BY device
 """
 
 
 def device_events_sql() -> str:
-    """Every device event with its device key (``imsi:<IMSI>`` or ``imei:<IMEI>``)."""
+    """Every device event with its device key (``imsi:<IMSI>`` or ``imei:<IMEI>``).
+
+    Events that carry only an IMEI (handset GPS fixes) are put on the SIM that the
+    same IMEI was seen with at that time in network events, when there is one."""
     return """
 SELECT coalesce('imsi:' || e.imsi, 'imsi:' || l.imsi, 'imei:' || e.imei) AS device,
        coalesce(e.imsi, l.imsi) AS imsi, e.msisdn, e.imei, e.time, e.sensor_id,
@@ -158,24 +158,28 @@ def _bucket(column: str, width: int) -> str:
     return f"CAST(floor(epoch({column}) / {width}) AS BIGINT)"
 
 
-def _temp(engine: Engine, name: str, sql: str) -> None:
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {sql}")
+def _first_per_bucket(width: int) -> str:
+    """Device events with a sector, one row per device, sector and time bucket (the
+    first event stands for the rest: presence, not chattiness)."""
+    return (
+        "SELECT device AS entity, sensor_id AS key, min(time) AS t, "
+        "arg_min(obs_id, time) AS obs_id FROM _link_events WHERE sensor_id IS NOT NULL "
+        f"GROUP BY device, sensor_id, {_bucket('time', width)}"
+    )
 
 
-def prepare(engine: Engine, plates: str | None) -> None:
+def prepare(temp: TempFn, plates: str | None) -> None:
     """The observation tables every pair kind reads (temporary)."""
-    _temp(engine, "_link_events", device_events_sql())
+    temp("_link_events", device_events_sql())
     plate = "coalesce(a.plate, r.plate)" if plates else "r.plate"
     attributed = f"LEFT JOIN {quote(plates)} a ON a.obs_id = r.obs_id" if plates else ""
-    _temp(
-        engine,
+    temp(
         "_link_reads",
         f"SELECT {plate} AS entity, r.camera_id, r.time AS t, r.obs_id "
         f"FROM obs_plate_read r {attributed}",
     )
     # sensors and cell sites, by id, for distances
-    _temp(
-        engine,
+    temp(
         "_link_positions",
         "SELECT sensor_id AS id, any_value(lat) AS lat, any_value(lon) AS lon FROM sensor "
         "GROUP BY sensor_id UNION ALL SELECT site_id, any_value(lat), any_value(lon) "
@@ -184,39 +188,23 @@ def prepare(engine: Engine, plates: str | None) -> None:
     )
 
 
-def sides(engine: Engine, kind: str) -> Sides:
+def sides(temp: TempFn, kind: str) -> Sides:
     """Build the temporary side tables of one pair kind."""
     if kind not in WINDOWS:
         raise ValueError(f"unknown co-travel kind {kind!r}; expected one of {sorted(WINDOWS)}")
     w = WINDOWS[kind]
     if kind == "vehicle_device":
-        _temp(
-            engine,
+        temp(
             "_dv_left",
             f"SELECT r.entity, c.sensor_id AS key, r.camera_id AS label, r.t, r.obs_id "
             f"FROM _link_reads r JOIN {COVERAGE} c USING (camera_id)",
         )
-        # one row per device, sector and bucket: the first event stands for the rest
-        _temp(
-            engine,
-            "_dv_right",
-            f"SELECT device AS entity, sensor_id AS key, min(time) AS t, "
-            f"arg_min(obs_id, time) AS obs_id FROM _link_events WHERE sensor_id IS NOT NULL "
-            f"GROUP BY device, sensor_id, {_bucket('time', w)}",
-        )
-        _temp(engine, "_dv_keys", f"SELECT camera_id AS label, sensor_id AS key FROM {COVERAGE}")
+        temp("_dv_right", _first_per_bucket(w))
+        temp("_dv_keys", f"SELECT camera_id AS label, sensor_id AS key FROM {COVERAGE}")
         return Sides(kind, "_dv_left", "_dv_right", "_dv_keys", w, symmetric=False)
     if kind == "device_device":
-        # one row per device, sector and bucket: presence, not chattiness
-        _temp(
-            engine,
-            "_dd_obs",
-            f"SELECT device AS entity, sensor_id AS key, min(time) AS t, min(obs_id) AS obs_id "
-            f"FROM _link_events WHERE sensor_id IS NOT NULL "
-            f"GROUP BY device, sensor_id, {_bucket('time', w)}",
-        )
-        _temp(
-            engine,
+        temp("_dd_obs", _first_per_bucket(w))
+        temp(
             "_dd_keys",
             "SELECT coalesce(site_id, sensor_id) AS label, sensor_id AS key FROM sensor "
             "WHERE kind = 'cell_sector'",
@@ -224,25 +212,22 @@ def sides(engine: Engine, kind: str) -> Sides:
         # crowded cells (more than CROWD devices in one sector and quarter hour: an
         # office tower, a station at rush hour) make many weak coincidences; a pair is
         # told by the cells that are not crowded
-        _temp(
-            engine,
+        temp(
             "_dd_left",
             "SELECT o.entity, o.key, k.label, o.t, o.obs_id FROM _dd_obs o "
             "JOIN _dd_keys k ON k.key = o.key "
             f"QUALIFY count(*) OVER (PARTITION BY o.key, {_bucket('o.t', w)}) <= {CROWD}",
         )
         return Sides(kind, "_dd_left", "_dd_obs", "_dd_keys", w, symmetric=True)
-    _temp(
-        engine,
+    temp(
         "_vv_left",
         "SELECT entity, camera_id AS key, camera_id AS label, t, obs_id FROM _link_reads",
     )
-    _temp(
-        engine,
+    temp(
         "_vv_keys",
         "SELECT sensor_id AS label, sensor_id AS key FROM sensor WHERE kind = 'plate_camera'",
     )
-    _temp(engine, "_vv_right", "SELECT entity, camera_id AS key, t, obs_id FROM _link_reads")
+    temp("_vv_right", "SELECT entity, camera_id AS key, t, obs_id FROM _link_reads")
     return Sides(kind, "_vv_left", "_vv_right", "_vv_keys", w, symmetric=True)
 
 
@@ -279,7 +264,7 @@ GROUP BY l.entity, r.entity, l.label, CAST(l.t AS DATE)
 """
 
 
-def expected_sql(s: Sides, units: str, candidates: str) -> str:
+def expected_sql(s: Sides, candidates: str) -> str:
     """λ for each candidate pair: the sum over a's units of b's presence at the place."""
     w = s.window_s
     return f"""
@@ -327,41 +312,37 @@ FROM seen GROUP BY a, b
 """
 
 
-def score(engine: Engine, kind: str, progress: Progress | None = None) -> None:
+def score(temp: TempFn, kind: str, progress: Progress | None = None) -> None:
     """Score one pair kind into the temporary tables ``_pairs_<kind>`` and
     ``_evidence_<kind>`` (prepare() first)."""
     say = progress or (lambda _m: None)
-    s = sides(engine, kind)
+    s = sides(temp, kind)
     say(f"co-travel {kind}: joining")
-    _temp(engine, "_co_units", co_units_sql(s))
-    _temp(
-        engine,
+    temp("_co_units", co_units_sql(s))
+    temp(
         "_co_cand",
         "SELECT a, b, count(*) AS units, count(DISTINCT label) AS places, "
         "count(DISTINCT day) AS days, min(day) AS first_day, max(day) AS last_day "
         f"FROM _co_units GROUP BY a, b HAVING count(*) >= {MIN_UNITS}",
     )
     say(f"co-travel {kind}: chance baseline")
-    _temp(engine, "_co_expected", expected_sql(s, "_co_units", "_co_cand"))
-    _temp(
-        engine,
+    temp("_co_expected", expected_sql(s, "_co_cand"))
+    temp(
         "_co_scored",
         "SELECT c.*, greatest(e.expected, 1e-6) AS expected, "
         "CASE WHEN c.units > e.expected THEN (c.units * ln(c.units / greatest(e.expected, 1e-6))"
         " - c.units + e.expected) / ln(2) ELSE 0.0 END AS bits "
         "FROM _co_cand c JOIN _co_expected e USING (a, b)",
     )
-    _temp(engine, "_co_kept", f"SELECT * FROM _co_scored WHERE bits >= {REPORT_BITS}")
+    temp("_co_kept", f"SELECT * FROM _co_scored WHERE bits >= {REPORT_BITS}")
     say(f"co-travel {kind}: alibis")
-    _temp(
-        engine,
+    temp(
         "_co_top",
         f"SELECT a, b FROM _co_kept QUALIFY row_number() OVER (PARTITION BY a ORDER BY bits DESC)"
         f" <= {ALIBI_TOP} OR row_number() OVER (PARTITION BY b ORDER BY bits DESC) <= {ALIBI_TOP}",
     )
-    _temp(engine, "_co_alibi", alibi_sql(s, "_co_top"))
-    _temp(
-        engine,
+    temp("_co_alibi", alibi_sql(s, "_co_top"))
+    temp(
         f"_pairs_{kind}",
         f"SELECT {literal(kind)} AS kind, k.a, k.b, k.units, k.places, k.days, k.expected, "
         "k.bits, coalesce(x.together, 0) AS together, coalesce(x.apart, 0) AS apart, "
@@ -370,9 +351,8 @@ def score(engine: Engine, kind: str, progress: Progress | None = None) -> None:
         "FROM _co_kept k LEFT JOIN _co_alibi x USING (a, b)",
     )
     say(f"co-travel {kind}: evidence")
-    _temp(engine, "_co_kept_keys", "SELECT a, b FROM _co_kept")
-    _temp(
-        engine,
+    temp("_co_kept_keys", "SELECT a, b FROM _co_kept")
+    temp(
         f"_evidence_{kind}",
         f"SELECT {literal(kind)} AS kind, a, b, label AS place, day, t_a, t_b, obs_a, obs_b "
         f"FROM ({co_units_sql(s, '_co_kept_keys')})",
@@ -383,15 +363,14 @@ def run(
     engine: Engine, *, plates: str | None = None, progress: Progress | None = None
 ) -> Mapping[str, int]:
     """Write ``link_device``, ``link_coverage``, ``cotravel_pair`` and ``cotravel_evidence``."""
-    counts = {
-        DEVICES: engine.materialise(DEVICES, device_sql()),
-        COVERAGE: engine.materialise(COVERAGE, coverage_sql()),
-    }
-    prepare(engine, plates)
-    for kind in WINDOWS:
-        score(engine, kind, progress)
-    union = " UNION ALL ".join(f"SELECT * FROM _pairs_{k}" for k in WINDOWS)
-    counts[PAIRS] = engine.materialise(PAIRS, union)
-    union = " UNION ALL ".join(f"SELECT * FROM _evidence_{k}" for k in WINDOWS)
-    counts[EVIDENCE] = engine.materialise(EVIDENCE, union)
+    counts = {COVERAGE: engine.materialise(COVERAGE, coverage_sql())}
+    with engine.temp_tables() as temp:
+        prepare(temp, plates)
+        counts[DEVICES] = engine.materialise(DEVICES, device_sql("_link_events"))
+        for kind in WINDOWS:
+            score(temp, kind, progress)
+        union = " UNION ALL ".join(f"SELECT * FROM _pairs_{k}" for k in WINDOWS)
+        counts[PAIRS] = engine.materialise(PAIRS, union)
+        union = " UNION ALL ".join(f"SELECT * FROM _evidence_{k}" for k in WINDOWS)
+        counts[EVIDENCE] = engine.materialise(EVIDENCE, union)
     return counts

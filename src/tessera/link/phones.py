@@ -73,9 +73,7 @@ habits and no shared contacts can win when the owner seldom goes elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from tessera.engines.base import Engine, quote
+from tessera.engines.base import Engine, TempFn
 from tessera.errors import StageError
 from tessera.link.cotravel import DEVICES, device_events_sql, haversine_sql
 
@@ -132,8 +130,6 @@ _GRID_LON = 290.0
 
 _FAR = 1.0e9  # distance of masts farther apart than the table holds
 
-TempFn = Callable[[str, str], None]  # creates one temporary table from a query
-
 
 def detect_phones(engine: Engine) -> dict[str, int]:
     """Write ``link_second_phone`` and ``link_device_swap``; return their row counts."""
@@ -142,21 +138,12 @@ def detect_phones(engine: Engine) -> dict[str, int]:
     if missing:
         hint = " (run tessera.link.cotravel.run first)" if DEVICES in missing else ""
         raise StageError(f"second phones and swaps need tables {missing}{hint}")
-    temps: list[str] = []
-
-    def temp(name: str, sql: str) -> None:
-        engine.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {sql}")
-        temps.append(name)
-
-    try:
+    with engine.temp_tables() as temp:
         _places(temp)
         _second_phones(temp)
         counts = {SECOND: engine.materialise(SECOND, _second_sql())}
         _swaps(temp)
         counts[SWAP] = engine.materialise(SWAP, _swap_sql())
-    finally:
-        for name in reversed(temps):
-            engine.execute(f"DROP TABLE IF EXISTS {quote(name)}")
     return counts
 
 

@@ -221,7 +221,7 @@ def resolve_kind(
     """Features, model, pairs for one kind (clustering is done for all kinds together)."""
     say = progress or (lambda _msg: None)
     feats = features_table(spec.kind)
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE {quote(feats)} AS {spec.features()}")
+    engine.temp_table(feats, spec.features())
     n = engine.row_count(feats)
     pairs = pair_table(spec.kind)
     if n < 2:
@@ -445,7 +445,5 @@ def recluster(engine: Engine) -> dict[str, int]:
     if not specs or RECORDS not in tables:
         return {}
     for spec in specs:
-        engine.execute(
-            f"CREATE OR REPLACE TEMP TABLE {quote(features_table(spec.kind))} AS {spec.features()}"
-        )
+        engine.temp_table(features_table(spec.kind), spec.features())
     return write_clusters(engine, specs)
