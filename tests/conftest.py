@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tessera.simulate.output import simulate
 from tessera.workspace import Workspace
 
 # Skip reasons allowed in CI (substring match). Empty: no test may skip today.
@@ -25,6 +26,20 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
         yield workspace
     finally:
         workspace.close()
+
+
+@pytest.fixture(scope="session")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(simulator output, built workspace) for 600 people over 5 days: every feed
+    ingested and every stage run once, shared by the linking and life tests."""
+    out = tmp_path_factory.mktemp("district")
+    simulate(out, persons=600, days=5, seed=5)
+    path = tmp_path_factory.mktemp("ws") / "ws"
+    with Workspace.init(path) as ws:
+        for mapping in sorted((out / "mappings").glob("*.yaml")):
+            ws.ingest(mapping)
+        ws.build()
+    return out, path
 
 
 _UNEXPECTED: list[str] = []

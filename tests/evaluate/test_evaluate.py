@@ -172,13 +172,17 @@ def world(tmp_path: Path) -> tuple[Path, Path]:
     return make_world(tmp_path)
 
 
-# the linking providers: this world has no plate-read, vehicle-use or records truth
+# the linking and life providers: this world has no plate-read, vehicle-use, records or
+# stays truth, and no life tables
 LINKING = {
     "link.plates",
     "link.second_phone",
     "link.swap",
     "link.device_person",
     "link.vehicle_person",
+    "life.home_work",
+    "life.stays",
+    "life.anomalies",
 }
 
 
@@ -196,6 +200,7 @@ def test_known_answers(world: tuple[Path, Path]) -> None:
     assert "plate_reads.parquet" in result.skipped["link.plates"]
     assert "records.parquet" in result.skipped["link.device_person"]
     assert "vehicle_use.parquet" in result.skipped["link.vehicle_person"]
+    assert "persons.parquet" in result.skipped["life.home_work"]
 
 
 def test_out_folder_and_open_workspace_give_the_same(world: tuple[Path, Path]) -> None:

@@ -58,13 +58,21 @@ def _root(
 
 
 @app.command()
-def init(workspace: WorkspaceArg) -> None:
+def init(
+    workspace: WorkspaceArg,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="IANA zone routines are read in (default: the first zone a mapping names)."
+        ),
+    ] = None,
+) -> None:
     """Create a workspace folder with an empty DuckDB database."""
     from tessera.errors import TesseraError
     from tessera.workspace import Workspace
 
     try:
-        with Workspace.init(workspace):
+        with Workspace.init(workspace, timezone=timezone):
             pass
     except TesseraError as exc:
         _fail(exc)

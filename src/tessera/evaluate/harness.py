@@ -62,12 +62,13 @@ def registered_providers() -> list[Provider]:
     """Every metric provider Tessera has, in report order."""
     from tessera.evaluate.identifiers import PROVIDERS as identifiers
     from tessera.evaluate.ingest import PROVIDERS as ingest
+    from tessera.evaluate.life import PROVIDERS as life
     from tessera.evaluate.linking import PROVIDERS as linking
     from tessera.evaluate.phones import PROVIDERS as phones
     from tessera.evaluate.plates import PROVIDERS as plates
     from tessera.evaluate.resolution import PROVIDERS as resolution
 
-    return [*ingest, *identifiers, *resolution, *plates, *phones, *linking]
+    return [*ingest, *identifiers, *resolution, *plates, *phones, *linking, *life]
 
 
 def evaluate(

@@ -256,6 +256,13 @@ def ingest_file(
                 __version__,
             ],
         )
+        if mapping.timezone:
+            # the first zone a mapping names is the workspace's local zone, unless set
+            engine.execute(
+                "INSERT INTO tessera_meta SELECT 'timezone', ? WHERE NOT EXISTS "
+                "(SELECT 1 FROM tessera_meta WHERE key = 'timezone')",
+                [mapping.timezone],
+            )
     result = BatchResult(
         batch_id,
         mapping.source,

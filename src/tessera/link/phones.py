@@ -75,7 +75,8 @@ from __future__ import annotations
 
 from tessera.engines.base import Engine, TempFn
 from tessera.errors import StageError
-from tessera.link.cotravel import DEVICES, device_events_sql, haversine_sql
+from tessera.link.cotravel import DEVICES
+from tessera.link.keys import device_events_sql, haversine_sql
 
 SECOND = "link_second_phone"
 SWAP = "link_device_swap"

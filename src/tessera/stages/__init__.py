@@ -41,11 +41,12 @@ class StageResult:
 
 def registered_stages() -> list[Stage]:
     """Every stage Tessera has, in declaration order (see :func:`plan` for run order)."""
+    from tessera.life import STAGES as life
     from tessera.link import STAGES as linking
     from tessera.resolve import STAGE as resolution
     from tessera.stages.identifiers import STAGE as identifiers
 
-    return [identifiers, resolution, *linking]
+    return [identifiers, resolution, *linking, *life]
 
 
 def source_tables() -> set[str]:

@@ -81,6 +81,13 @@ class WorkspaceConfig(BaseModel):
     tessera_workspace: int = FORMAT_VERSION
     created_at: str
     engine: str = "duckdb"
+    timezone: str | None = Field(
+        default=None,
+        description=(
+            "IANA zone in which routines are read (hours of the day, weekdays); unset: the "
+            "zone of the first mapping ingested that names one, else UTC."
+        ),
+    )
     duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
 
 
@@ -95,8 +102,13 @@ class Workspace:
 
     # -- lifecycle --------------------------------------------------------------
     @classmethod
-    def init(cls, path: str | Path, *, exist_ok: bool = False) -> Workspace:
-        """Create a workspace folder with an empty database and return it open."""
+    def init(
+        cls, path: str | Path, *, exist_ok: bool = False, timezone: str | None = None
+    ) -> Workspace:
+        """Create a workspace folder with an empty database and return it open.
+
+        ``timezone`` (an IANA name) is the zone routines are read in; see
+        :attr:`WorkspaceConfig.timezone`."""
         path = Path(path)
         cfg_path = path / CONFIG_NAME
         if cfg_path.exists():
@@ -107,8 +119,10 @@ class Workspace:
             raise WorkspaceError(
                 f"{path} exists and is not empty; choose a new folder for the workspace"
             )
+        if timezone is not None:
+            _check_zone(timezone)
         path.mkdir(parents=True, exist_ok=True)
-        config = WorkspaceConfig(created_at=_now().isoformat())
+        config = WorkspaceConfig(created_at=_now().isoformat(), timezone=timezone)
         ws = cls(path, config)
         ws.engine  # creates the database and its tables  # noqa: B018
         _write_atomic(cfg_path, _dump_yaml(config.model_dump()))
@@ -217,6 +231,11 @@ class Workspace:
                 "INSERT OR REPLACE INTO tessera_meta VALUES ('format', ?), ('tessera_version', ?)",
                 [str(FORMAT_VERSION), __version__],
             )
+            if self.config.timezone:
+                engine.execute(
+                    "INSERT OR REPLACE INTO tessera_meta VALUES ('timezone', ?)",
+                    [self.config.timezone],
+                )
 
     # -- operations -------------------------------------------------------------
     def ingest(
@@ -261,6 +280,17 @@ class Workspace:
             )
         ]
         return {"tables": tables, "batches": batches, "quarantined": tables.get("quarantine", 0)}
+
+
+def _check_zone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise WorkspaceError(
+            f"unknown timezone {name!r}; use an IANA name such as Europe/Berlin or UTC"
+        ) from None
 
 
 def _now() -> dt.datetime:

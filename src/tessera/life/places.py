@@ -1,0 +1,170 @@
+"""Where each significant place is, what kind it is, and which are home and work.
+
+**Where.** All of a place's cell observations together locate it: for every building in
+reach, the log-likelihood of the place's sector counts (distinct half hours per sector,
+``_life_place_sector``) under the coverage model (:mod:`tessera.life.coverage`), each
+term floored at ``log(EPS)`` so that one stray sector cannot veto a building; the place
+is the posterior mean position over buildings (a uniform prior), its radius the
+posterior root mean square distance, its building the most likely one and its kind that
+building's use in ``reg_address``. Three or more GPS-grade fixes at the place override
+the position (their mean). A home is located again with residential buildings only
+(people live in homes), which is what ``life_home_work`` reports for it.
+
+**Home** is the place with the most nights (local days with at least ``HOME_NIGHT_S``
+between 00:00 and 06:00 there); its confidence is the share of the subject's observed
+nights spent there. **Work** is the place, at least ``WORK_APART_M`` from home, with the
+most weekdays with ``WORK_DAY_S`` between 08:00 and 18:00 there, at least
+``WORK_MIN_DAYS`` of them; its confidence is the share of observed weekdays. Hours are
+read in the workspace's local zone (:func:`tessera.life.settings.local_timezone`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tessera.life import tables
+from tessera.life.coverage import COVERAGE
+from tessera.life.settings import local_timezone
+from tessera.life.stays import PLACE_GPS, PLACE_SECTORS
+from tessera.link.keys import haversine_sql
+
+if TYPE_CHECKING:
+    from tessera.engines.base import Engine, TempFn
+
+EPS = 1e-3
+EVIDENCE_N = 10.0
+GPS_MIN_FIXES = 3
+HOME_NIGHT_S = 2 * 3600
+WORK_DAY_S = 3 * 3600
+WORK_MIN_DAYS = 2
+WORK_APART_M = 250.0
+
+
+def posterior_sql(hist: str, residential_only: bool = False) -> str:
+    """``(place_id, lat, lon, radius_m, building, kind)`` from a ``(place_id, sensor_id,
+    n)`` histogram: the posterior over the buildings in reach of the place's sectors."""
+    where = "WHERE a.use = 'residential'" if residential_only else ""
+    dist = haversine_sql("m.lat", "m.lon", "w.lat", "w.lon")
+    return f"""
+WITH f AS (SELECT place_id, sensor_id, n / sum(n) OVER (PARTITION BY place_id) AS f FROM {hist}),
+sc AS (SELECT f.place_id, c.building, any_value(c.lat) AS lat, any_value(c.lon) AS lon,
+              {EVIDENCE_N} * sum(f.f * greatest(0, ln(c.p) - ln({EPS}))) AS score
+       FROM f JOIN {COVERAGE} c USING (sensor_id) GROUP BY f.place_id, c.building),
+ka AS (SELECT record_id AS building, any_value(use) AS use FROM reg_address GROUP BY record_id),
+k AS (SELECT sc.*, a.use FROM sc JOIN ka a USING (building) {where}),
+w AS (SELECT *, exp(score - max(score) OVER (PARTITION BY place_id)) AS w FROM k),
+m AS (SELECT place_id, sum(w * lat) / sum(w) AS lat, sum(w * lon) / sum(w) AS lon,
+             arg_max(building, w) AS building, arg_max(use, w) AS kind
+      FROM w GROUP BY place_id)
+SELECT m.place_id, m.lat, m.lon, sqrt(sum(w.w * pow({dist}, 2)) / sum(w.w)) AS radius_m,
+       m.building, m.kind
+FROM m JOIN w USING (place_id)
+GROUP BY m.place_id, m.lat, m.lon, m.building, m.kind
+"""
+
+
+def _day_parts_sql(zone: str) -> str:
+    """Per stay and local day: seconds at night (00-06) and in weekday work hours (08-18)."""
+    z = zone.replace("'", "''")
+    return f"""
+WITH s AS (SELECT subject, subject_kind, place_id, timezone('{z}', started_at) AS a,
+                  timezone('{z}', finished_at) AS b FROM {tables.STAY}),
+d AS (SELECT *, unnest(generate_series(date_trunc('day', a), date_trunc('day', b),
+                                       INTERVAL 1 DAY)) AS day FROM s)
+SELECT subject, subject_kind, place_id, day,
+       greatest(0, epoch(least(b, day + INTERVAL 6 HOUR)) - epoch(greatest(a, day))) AS night_s,
+       CASE WHEN isodow(day) <= 5
+            THEN greatest(0, epoch(least(b, day + INTERVAL 18 HOUR))
+                             - epoch(greatest(a, day + INTERVAL 8 HOUR)))
+            ELSE 0 END AS work_s,
+       greatest(0, epoch(least(b, day + INTERVAL 1 DAY)) - epoch(greatest(a, day))) AS day_s
+FROM d
+"""
+
+
+def locate(engine: Engine, temp: TempFn) -> dict[str, int]:
+    """Write :data:`tables.PLACE` and :data:`tables.HOME_WORK` from the stays and the
+    temporary tables :func:`tessera.life.stays.detect` left."""
+    zone = local_timezone(engine)
+    temp("_life_where", posterior_sql(PLACE_SECTORS))
+    temp("_life_parts", _day_parts_sql(zone))
+    n_place = engine.materialise(
+        tables.PLACE,
+        f"""
+WITH g AS (SELECT * FROM {PLACE_GPS} WHERE n >= {GPS_MIN_FIXES}),
+st AS (SELECT subject, any_value(subject_kind) AS subject_kind, place_id,
+              CAST(count(*) AS INTEGER) AS stays,
+              sum(epoch(finished_at) - epoch(started_at)) AS dwell_s,
+              min(started_at) AS first_seen, max(finished_at) AS last_seen,
+              avg(lat) AS lat, avg(lon) AS lon
+       FROM {tables.STAY} GROUP BY subject, place_id),
+dy AS (SELECT place_id, CAST(count(DISTINCT day) AS INTEGER) AS days FROM _life_parts
+       WHERE day_s > 0 GROUP BY place_id)
+SELECT st.subject, st.subject_kind, st.place_id,
+       coalesce(g.lat, w.lat, st.lat) AS lat, coalesce(g.lon, w.lon, st.lon) AS lon,
+       CASE WHEN g.place_id IS NOT NULL THEN 50.0 ELSE w.radius_m END AS radius_m,
+       w.building, coalesce(w.kind, 'unknown') AS kind, st.stays, coalesce(dy.days, 0) AS days,
+       st.dwell_s, st.first_seen, st.last_seen
+FROM st LEFT JOIN _life_where w USING (place_id) LEFT JOIN g USING (place_id)
+LEFT JOIN dy USING (place_id)
+""",
+    )
+    temp(
+        "_life_home",
+        f"""
+WITH n AS (SELECT subject, any_value(subject_kind) AS subject_kind, place_id,
+                  count(DISTINCT day) FILTER (WHERE night_s >= {HOME_NIGHT_S}) AS nights,
+                  sum(night_s) AS night_s
+           FROM _life_parts GROUP BY subject, place_id),
+o AS (SELECT subject, count(DISTINCT day) AS observed FROM _life_parts WHERE night_s > 0
+      GROUP BY subject)
+SELECT n.subject, n.subject_kind, arg_max(n.place_id, n.nights * 1e7 + n.night_s) AS place_id,
+       max(n.nights) AS nights, any_value(o.observed) AS observed
+FROM n JOIN o USING (subject) WHERE n.nights > 0 GROUP BY n.subject, n.subject_kind
+""",
+    )
+    temp(
+        "_life_home_hist",
+        f"SELECT h.place_id, s.sensor_id, s.n FROM _life_home h "
+        f"JOIN {PLACE_SECTORS} s USING (place_id)",
+    )
+    temp("_life_home_where", posterior_sql("_life_home_hist", residential_only=True))
+    apart = haversine_sql("hp.lat", "hp.lon", "p.lat", "p.lon")
+    n_hw = engine.materialise(
+        tables.HOME_WORK,
+        f"""
+WITH hp AS (SELECT h.subject, h.subject_kind, h.place_id, h.nights, h.observed,
+                   coalesce(g.lat, r.lat, p.lat) AS lat, coalesce(g.lon, r.lon, p.lon) AS lon,
+                   coalesce(r.building, p.building) AS building
+            FROM _life_home h JOIN {tables.PLACE} p USING (subject, place_id)
+            LEFT JOIN _life_home_where r USING (place_id)
+            LEFT JOIN (SELECT * FROM {PLACE_GPS} WHERE n >= {GPS_MIN_FIXES}) g USING (place_id)),
+wd AS (SELECT subject, place_id,
+              count(DISTINCT day) FILTER (WHERE work_s >= {WORK_DAY_S}) AS days,
+              sum(work_s) AS work_s
+       FROM _life_parts GROUP BY subject, place_id),
+ow AS (SELECT subject, count(DISTINCT day) AS observed FROM _life_parts
+       WHERE isodow(day) <= 5 AND day_s > 0 GROUP BY subject),
+wc AS (SELECT wd.subject, p.subject_kind, wd.place_id, wd.days, p.lat, p.lon, p.building,
+              ow.observed
+       FROM wd JOIN {tables.PLACE} p USING (subject, place_id) JOIN ow USING (subject)
+       LEFT JOIN hp USING (subject)
+       WHERE wd.days >= {WORK_MIN_DAYS}
+         AND (hp.place_id IS NULL OR (wd.place_id <> hp.place_id AND {apart} >= {WORK_APART_M}))),
+w AS (SELECT subject, any_value(subject_kind) AS subject_kind,
+             arg_max(place_id, days) AS place_id, max(days) AS days,
+             arg_max(lat, days) AS lat, arg_max(lon, days) AS lon,
+             arg_max(building, days) AS building, any_value(observed) AS observed
+      FROM wc GROUP BY subject)
+SELECT subject, subject_kind, 'home' AS role, place_id, lat, lon, building,
+       nights / observed AS confidence, CAST(nights AS INTEGER) AS days,
+       to_json({{'nights_here': nights, 'nights_observed': observed}})::VARCHAR AS evidence
+FROM hp
+UNION ALL
+SELECT subject, subject_kind, 'work', place_id, lat, lon, building,
+       days / observed, CAST(days AS INTEGER),
+       to_json({{'weekdays_here': days, 'weekdays_observed': observed}})::VARCHAR
+FROM w
+""",
+    )
+    return {tables.PLACE: n_place, tables.HOME_WORK: n_hw}

@@ -1,0 +1,501 @@
+"""Routines: the weekly presence profile of each subject, and how predictable it is.
+
+Reads ``life_stay`` and writes two tables (layouts in :data:`COLUMNS`).
+
+**Hour slices.** Every stay is cut at the local clock hours it covers (the zone of
+:func:`tessera.life.settings.local_timezone`). The cuts are made on the UTC time line
+at the instants where local time reads a full hour, so a slice has its true length in
+seconds on the days the clock changes too; ``dow`` (0 = Monday) and ``hour`` are the
+local weekday and hour at the slice's start. Stays without a place (``place_id`` NULL)
+count for ``days_observed`` and the radius of gyration only.
+
+``life_routine`` (subject, subject_kind, place_id, dow, hour, seconds, share)
+    ``seconds``: all the time the subject's stays at the place fall in that weekday-hour,
+    summed over every week observed. ``share``: those seconds over the seconds spent at
+    *any* place in that weekday-hour over the same weeks, so the shares of one
+    (subject, dow, hour) sum to 1: the probability of each place given that the subject
+    was seen at a place at that weekday-hour. Hours with no stay are not in the
+    denominator (unknown, not "nowhere").
+
+``life_profile`` (one row per subject with a stay)
+    - ``days_observed``: local dates with any stay time.
+    - ``places``: distinct places among the subject's stays.
+    - ``radius_of_gyration_m``: ``sqrt(sum w_i d_i^2 / sum w_i)`` over stays, ``w_i``
+      the stay's duration in seconds and ``d_i`` the equirectangular distance in metres
+      (sphere of 6,371 km) from the stay's position to the duration-weighted mean
+      position (Gonzalez et al. 2008, weighted by time rather than by record).
+    - The **hourly sequence**: each local clock hour in which the subject has stay time
+      at a place is a *known hour*, labelled with the place of most seconds in it (the
+      smaller ``place_id`` on a tie). Hours without stay time are *unknown*; they are
+      left out and the known hours concatenated in time order (the sequence is what
+      was observed, in order; no place is guessed for a gap). Song et al. (2010) kept
+      only users whose share ``q`` of unknown hours was below 0.8; here every subject
+      gets the figures, and a reader should weigh them by the known hours. With many
+      unknown hours the sequence loses its daily period and ``entropy_real`` rises.
+    - ``regularity``: the share of known hours whose place is the place most likely for
+      their weekday-hour (highest ``share`` in ``life_routine``, the smaller id on a
+      tie): in-sample, as Song et al.'s R; one week observed gives 1 by construction.
+    - ``entropy_random``: ``log2 N``, ``N`` the distinct places of the hourly sequence
+      (which may be fewer than ``places``: a place never the main one of an hour).
+    - ``entropy_uncorrelated``: ``-sum p_j log2 p_j``, ``p_j`` the share of known hours
+      at place ``j``.
+    - ``entropy_real``: the Lempel-Ziv estimator of Kontoyiannis et al. (1998) on the
+      sequence, ``n log2 n / sum_i Lambda_i``, where ``Lambda_i`` is the length of the
+      shortest substring starting at ``i`` that does not occur inside positions
+      ``0 .. i-1`` (``n - i + 1`` when the rest of the sequence does occur there); logs
+      in base 2 throughout, as Xu et al. (2019) require. NULL below
+      :data:`MIN_SEQUENCE_HOURS` known hours.
+    - ``predictability_max``: Fano's bound, the ``Pi`` in ``[1/N, 1]`` solving
+      ``S = H(Pi) + (1 - Pi) log2(N - 1)``, ``H`` the binary entropy and ``S`` the real
+      entropy (1 when ``N = 1``; ``1/N`` when ``S >= log2 N``, which the estimator can
+      give for short sequences).
+
+All entropies are in bits. The Lempel-Ziv sums run in a compiled kernel (numba, loaded
+on first use) over every subject's sequence, on all cores.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tessera.engines.base import literal, quote
+from tessera.life import tables
+from tessera.life.settings import local_timezone
+
+if TYPE_CHECKING:
+    from tessera.engines.base import Engine, TempFn
+
+ROUTINE = tables.ROUTINE
+PROFILE = tables.PROFILE
+
+# name -> column DDL of the tables written here
+COLUMNS: dict[str, str] = {
+    ROUTINE: (
+        "subject VARCHAR, subject_kind VARCHAR, place_id BIGINT, dow SMALLINT, hour SMALLINT, "
+        "seconds DOUBLE, share DOUBLE"
+    ),
+    PROFILE: (
+        "subject VARCHAR, subject_kind VARCHAR, days_observed INTEGER, places INTEGER, "
+        "radius_of_gyration_m DOUBLE, regularity DOUBLE, entropy_random DOUBLE, "
+        "entropy_uncorrelated DOUBLE, entropy_real DOUBLE, predictability_max DOUBLE"
+    ),
+}
+
+EARTH_RADIUS_M = 6_371_000.0
+# entropy_real (and predictability_max) need at least this many known hours
+MIN_SEQUENCE_HOURS = 24
+
+# temporary tables shared with tessera.life.anomaly
+CODES = "_life_code"  # code BIGINT, subject, subject_kind
+SLICES = "_life_slices"  # code, stay_id, place_id, e, a, b, seconds (see slices_sql)
+CALENDAR = "_life_calendar"  # e, day, dow, hour, wk: the local labels of each hour slot
+SLOT_PLACE = "_life_slot_place"  # code, e, day, dow, hour, wk, place_id, seconds
+
+_KERNEL: list[Any] = []
+
+
+def prepare_codes(temp: TempFn, sources: Sequence[str]) -> None:
+    """Temporary :data:`CODES`: a number for every (subject, subject_kind) of the
+    ``sources`` tables, in (subject_kind, subject) order; the work is done on numbers
+    and the names joined back at the end."""
+    union = " UNION ".join(
+        f"SELECT DISTINCT subject, subject_kind FROM {quote(t)}" for t in sources
+    )
+    temp(
+        CODES,
+        "SELECT CAST(row_number() OVER (ORDER BY subject_kind, subject) - 1 AS BIGINT) AS code, "
+        f"subject, subject_kind FROM ({union}) u",
+    )
+
+
+def slices_sql(zone: str, stays: str = tables.STAY) -> str:
+    """One row per stay of ``stays`` and local clock hour it covers (needs :data:`CODES`).
+
+    Columns: ``code`` (the subject), stay_id, place_id, ``e`` (epoch seconds at which the
+    local hour starts), ``a`` and ``b`` (epoch seconds where the stay's part in that hour
+    starts and ends) and ``seconds`` (``b - a``). Cuts fall where ``zone``'s wall clock
+    shows a full hour; the zone's offset within the hour (half-hour zones) is taken at
+    each stay's start.
+    """
+    z = literal(zone)
+    return f"""
+WITH s AS (
+  SELECT c.code, st.stay_id, st.place_id,
+         epoch(st.started_at) AS t0, epoch(st.finished_at) AS t1,
+         ((CAST(round(epoch(timezone({z}, st.started_at)) - epoch(st.started_at)) AS BIGINT)
+           % 3600) + 3600) % 3600 AS sub
+  FROM {quote(stays)} st
+  JOIN {CODES} c ON c.subject = st.subject AND c.subject_kind = st.subject_kind
+  WHERE st.finished_at > st.started_at
+), k AS (
+  SELECT code, stay_id, place_id, t0, t1, sub,
+         unnest(range(CAST(floor((t0 + sub) / 3600) AS BIGINT),
+                      CAST(ceil((t1 + sub) / 3600) AS BIGINT))) AS k
+  FROM s
+), c AS (
+  SELECT code, stay_id, place_id, k * 3600 - sub AS e,
+         greatest(t0, k * 3600 - sub) AS a, least(t1, (k + 1) * 3600 - sub) AS b
+  FROM k
+)
+SELECT code, stay_id, place_id, e, a, b, b - a AS seconds FROM c WHERE b > a
+"""
+
+
+def calendar_sql(zone: str, slots: str) -> str:
+    """The local ``day`` (DATE), ``dow`` (0 = Monday), ``hour`` and ``wk`` (Saturday or
+    Sunday) of every hour start ``e`` (epoch seconds) from the first to the last of table
+    ``slots``, and of any other ``e`` it holds."""
+    z = literal(zone)
+    return f"""
+WITH b AS (SELECT min(e) AS e0, max(e) AS e1 FROM {slots}),
+d AS (SELECT unnest(range(e0, e1 + 3600, 3600)) AS e FROM b WHERE e0 IS NOT NULL
+      UNION SELECT DISTINCT e FROM {slots}),
+l AS (SELECT e, timezone({z}, to_timestamp(e)) AS t FROM d)
+SELECT e, CAST(t AS DATE) AS day, CAST(isodow(t) - 1 AS SMALLINT) AS dow,
+       CAST(hour(t) AS SMALLINT) AS hour, isodow(t) >= 6 AS wk
+FROM l
+"""
+
+
+def prepare_slices(temp: TempFn, zone: str, stays: str = tables.STAY) -> None:
+    """Temporary :data:`SLICES`, :data:`CALENDAR` and :data:`SLOT_PLACE` (the seconds at
+    each place in each local hour of each subject) from ``stays``; needs :data:`CODES`."""
+    temp(SLICES, slices_sql(zone, stays))
+    temp(CALENDAR, calendar_sql(zone, SLICES))
+    temp(
+        SLOT_PLACE,
+        f"""
+WITH g AS (SELECT code, e, place_id, sum(seconds) AS seconds FROM {SLICES}
+           WHERE place_id IS NOT NULL GROUP BY code, e, place_id)
+SELECT g.code, g.e, l.day, l.dow, l.hour, l.wk, g.place_id, g.seconds
+FROM g JOIN {CALENDAR} l USING (e)
+""",
+    )
+
+
+def routine(engine: Engine) -> dict[str, int]:
+    """Write ``life_routine`` and ``life_profile`` from ``life_stay``; return row counts."""
+    zone = local_timezone(engine)
+    with engine.temp_tables() as temp:
+        prepare_codes(temp, [tables.STAY])
+        prepare_slices(temp, zone)
+        temp(
+            "_life_rt",
+            f"SELECT code, place_id, dow, hour, sum(seconds) AS seconds, "
+            f"sum(seconds) / sum(sum(seconds)) OVER (PARTITION BY code, dow, hour) AS share "
+            f"FROM {SLOT_PLACE} GROUP BY code, place_id, dow, hour",
+        )
+        n_routine = engine.materialise(
+            ROUTINE,
+            f"SELECT c.subject, c.subject_kind, r.place_id, r.dow, r.hour, "
+            f"CAST(r.seconds AS DOUBLE) AS seconds, CAST(r.share AS DOUBLE) AS share "
+            f"FROM _life_rt r JOIN {CODES} c USING (code) "
+            f"ORDER BY c.code, r.place_id, r.dow, r.hour",
+        )
+        n_profile = _profile(engine, temp)
+    return {ROUTINE: n_routine, PROFILE: n_profile}
+
+
+def _profile(engine: Engine, temp: TempFn) -> int:
+    # the hourly sequence: the main place of each local hour with stay time at a place
+    temp(
+        "_life_seq",
+        f"SELECT code, e, any_value(dow) AS dow, any_value(hour) AS hour, "
+        f"arg_max(place_id, {{'s': seconds, 'p': -place_id}}) AS place_id "
+        f"FROM {SLOT_PLACE} GROUP BY code, e",
+    )
+    temp(
+        "_life_seq_stats",
+        """
+WITH n AS (SELECT code, place_id, count(*) AS n FROM _life_seq GROUP BY code, place_id),
+p AS (SELECT *, n / sum(n) OVER (PARTITION BY code) AS p FROM n)
+SELECT code, count(*) AS n_places, sum(n) AS hours, -sum(p * log2(p)) AS entropy_uncorrelated
+FROM p GROUP BY code
+""",
+    )
+    # places numbered 0 .. N-1 within each subject, for the kernel
+    seq = engine.fetch_arrow(
+        "SELECT code, CAST(dense_rank() OVER (PARTITION BY code ORDER BY place_id) - 1 "
+        "AS INTEGER) AS symbol FROM _life_seq ORDER BY code, e"
+    )
+    stats = engine.fetch_arrow("SELECT code, n_places, hours FROM _life_seq_stats ORDER BY code")
+    import pyarrow as pa
+
+    code = seq.column("code").to_numpy()
+    symbol = seq.column("symbol").to_numpy()
+    s_code = stats.column("code").to_numpy()
+    n_places = stats.column("n_places").to_numpy().astype(np.int64)
+    hours = stats.column("hours").to_numpy()
+    starts = np.searchsorted(code, s_code, side="left").astype(np.int64)
+    ends = np.searchsorted(code, s_code, side="right").astype(np.int64)
+    real = real_entropies(symbol, starts, ends, n_places)
+    real[hours < MIN_SEQUENCE_HOURS] = np.nan
+    pi = fano_predictability(real, n_places)
+    real_t = pa.table(
+        {
+            "code": pa.array(s_code, pa.int64()),
+            "entropy_real": pa.array(real, pa.float64(), from_pandas=True),
+            "predictability_max": pa.array(pi, pa.float64(), from_pandas=True),
+        }
+    )
+    r = EARTH_RADIUS_M
+    engine.register_arrow("_life_real", real_t)
+    try:
+        return engine.materialise(
+            PROFILE,
+            f"""
+WITH st AS (
+  SELECT c.code, s.lat, s.lon, epoch(s.finished_at) - epoch(s.started_at) AS w
+  FROM {quote(tables.STAY)} s
+  JOIN {CODES} c ON c.subject = s.subject AND c.subject_kind = s.subject_kind
+  WHERE s.finished_at > s.started_at AND s.lat IS NOT NULL AND s.lon IS NOT NULL
+), ctr AS (
+  SELECT code, sum(w * lat) / sum(w) AS clat, sum(w * lon) / sum(w) AS clon, sum(w) AS tw
+  FROM st GROUP BY code
+), rog AS (
+  SELECT code,
+         sqrt(sum(w * (pow(radians(lat - clat) * {r}, 2)
+                     + pow(radians(lon - clon) * cos(radians(clat)) * {r}, 2)))
+              / any_value(tw)) AS rog
+  FROM st JOIN ctr USING (code) GROUP BY code
+), days AS (
+  SELECT s.code, count(DISTINCT l.day) AS days FROM {SLICES} s JOIN {CALENDAR} l USING (e)
+  GROUP BY s.code
+), places AS (
+  SELECT c.code, count(DISTINCT s.place_id) AS places FROM {quote(tables.STAY)} s
+  JOIN {CODES} c ON c.subject = s.subject AND c.subject_kind = s.subject_kind
+  GROUP BY c.code
+), modal AS (
+  SELECT code, dow, hour, arg_max(place_id, {{'s': seconds, 'p': -place_id}}) AS place_id
+  FROM _life_rt GROUP BY code, dow, hour
+), reg AS (
+  SELECT q.code, avg(CASE WHEN q.place_id = m.place_id THEN 1.0 ELSE 0.0 END) AS regularity
+  FROM _life_seq q JOIN modal m USING (code, dow, hour) GROUP BY q.code
+)
+SELECT c.subject, c.subject_kind, CAST(coalesce(d.days, 0) AS INTEGER) AS days_observed,
+       CAST(coalesce(p.places, 0) AS INTEGER) AS places,
+       CAST(g.rog AS DOUBLE) AS radius_of_gyration_m, CAST(reg.regularity AS DOUBLE) AS regularity,
+       CAST(CASE WHEN s.n_places > 0 THEN log2(s.n_places) END AS DOUBLE) AS entropy_random,
+       CAST(s.entropy_uncorrelated AS DOUBLE) AS entropy_uncorrelated,
+       CAST(r.entropy_real AS DOUBLE) AS entropy_real,
+       CAST(r.predictability_max AS DOUBLE) AS predictability_max
+FROM {CODES} c
+LEFT JOIN days d USING (code)
+LEFT JOIN places p USING (code)
+LEFT JOIN rog g USING (code)
+LEFT JOIN reg USING (code)
+LEFT JOIN _life_seq_stats s USING (code)
+LEFT JOIN _life_real r USING (code)
+ORDER BY c.code
+""",
+        )
+    finally:
+        engine.unregister("_life_real")
+
+
+# -- entropy and predictability -------------------------------------------------------
+
+
+def _lz_kernel() -> Any:
+    """The compiled Lempel-Ziv kernel ``(symbols, alphabet, starts, ends, out, lo, hi)``."""
+    if _KERNEL:
+        return _KERNEL[0]
+    import numba
+
+    @numba.njit(cache=False, nogil=True)
+    def lz(
+        symbols: np.ndarray,
+        alphabet: np.ndarray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        out: np.ndarray,
+        lo: int,
+        hi: int,
+    ) -> None:
+        # For each sequence g in [lo, hi), of symbols 0 .. alphabet[g] - 1: a suffix
+        # automaton of the prefix s[0:i] is grown one symbol at a time; Lambda_i - 1 is
+        # how far s[i:] can be walked in it, i.e. the longest match of the text at i
+        # lying wholly in s[0:i]. The cost is the automaton (linear) plus the sum of
+        # the Lambda_i, about n log2(n) / S for a sequence of entropy S.
+        for g in range(lo, hi):
+            a = starts[g]
+            n = ends[g] - a
+            if n <= 0:
+                out[g] = np.nan
+                continue
+            k = max(alphabet[g], 1)
+            trans = np.full((2 * n + 1, k), -1, dtype=np.int32)
+            link = np.full(2 * n + 1, -1, dtype=np.int32)
+            length = np.zeros(2 * n + 1, dtype=np.int32)
+            size = 1
+            last = 0
+            total = 0
+            for i in range(n):
+                # walk the rest of the text in the automaton of s[0:i]
+                state = 0
+                m = 0
+                while i + m < n:
+                    nxt = trans[state, symbols[a + i + m]]
+                    if nxt < 0:
+                        break
+                    state = nxt
+                    m += 1
+                total += m + 1
+                # extend the automaton with s[i]
+                c = symbols[a + i]
+                cur = size
+                size += 1
+                length[cur] = length[last] + 1
+                p = last
+                while p != -1 and trans[p, c] == -1:
+                    trans[p, c] = cur
+                    p = link[p]
+                if p == -1:
+                    link[cur] = 0
+                else:
+                    q = trans[p, c]
+                    if length[p] + 1 == length[q]:
+                        link[cur] = q
+                    else:
+                        clone = size
+                        size += 1
+                        length[clone] = length[p] + 1
+                        for x in range(k):
+                            trans[clone, x] = trans[q, x]
+                        link[clone] = link[q]
+                        while p != -1 and trans[p, c] == q:
+                            trans[p, c] = clone
+                            p = link[p]
+                        link[q] = clone
+                        link[cur] = clone
+                last = cur
+            out[g] = n * np.log2(n) / total
+
+    _KERNEL.append(lz)
+    return lz
+
+
+def real_entropies(
+    values: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    alphabet: np.ndarray | None = None,
+) -> np.ndarray:
+    """The Lempel-Ziv real entropy (bits) of each sequence ``values[starts[g]:ends[g]]``
+    (see the module docstring); NaN for an empty one. Runs on all cores.
+
+    Any integers will do as values; with ``alphabet`` the values of sequence ``g`` must
+    already be ``0 .. alphabet[g] - 1`` (as the stage numbers them in SQL), which saves
+    renumbering them here."""
+    st = np.ascontiguousarray(starts, dtype=np.int64)
+    en = np.ascontiguousarray(ends, dtype=np.int64)
+    if len(st) != len(en):
+        raise ValueError("real_entropies: starts and ends differ in length")
+    out = np.full(len(st), np.nan)
+    if len(st) == 0:
+        return out
+    lengths = en - st
+    if (lengths < 0).any() or st.min() < 0 or en.max() > len(values):
+        raise ValueError("real_entropies: every sequence must lie within values")
+    if alphabet is None:
+        symbols, alpha = _renumber(np.asarray(values, dtype=np.int64), st, en)
+        st = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        en = st + lengths
+    else:
+        symbols = np.ascontiguousarray(values, dtype=np.int32)
+        alpha = np.ascontiguousarray(alphabet, dtype=np.int64)
+        if len(alpha) != len(st):
+            raise ValueError("real_entropies: one alphabet size per sequence is needed")
+    kernel = _lz_kernel()
+    # chunks of about equal work, two per core
+    work = np.cumsum(lengths.astype(np.float64) * np.log2(np.maximum(lengths, 2)))
+    workers = max(1, os.cpu_count() or 1)
+    pieces = min(len(st), 2 * workers)
+    cuts = np.searchsorted(work, np.linspace(0, work[-1], pieces + 1)[1:-1], side="right")
+    bounds = [0, *sorted({int(c) for c in cuts}), len(st)]
+    spans = [(lo, hi) for lo, hi in pairwise(bounds) if hi > lo]
+    if len(spans) == 1 or workers == 1:
+        for lo, hi in spans:
+            kernel(symbols, alpha, st, en, out, lo, hi)
+        return out
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(kernel, symbols, alpha, st, en, out, lo, hi) for lo, hi in spans]
+        for f in futures:
+            f.result()
+    return out
+
+
+def _renumber(
+    values: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sequences laid end to end with their values renumbered ``0 .. k-1`` within
+    each, and each one's ``k``."""
+    lengths = ends - starts
+    group = np.repeat(np.arange(len(starts), dtype=np.int64), lengths)
+    taken = np.concatenate([values[s:e] for s, e in zip(starts, ends, strict=True)])
+    _, rank = np.unique(taken, return_inverse=True)
+    width = int(rank.max(initial=0)) + 1
+    pairs, local = np.unique(group * width + rank, return_inverse=True)
+    first = np.searchsorted(pairs // width, np.arange(len(starts)))
+    symbols = (local - first[group]).astype(np.int32)
+    alphabet = np.diff(np.append(first, len(pairs))).astype(np.int64)
+    return symbols, alphabet
+
+
+def real_entropy(sequence: Sequence[int] | np.ndarray) -> float:
+    """The Lempel-Ziv real entropy (bits) of one sequence of place ids."""
+    vals = np.asarray(sequence, dtype=np.int64)
+    out = real_entropies(vals, np.array([0]), np.array([len(vals)]))
+    return float(out[0])
+
+
+def _binary_entropy(p: np.ndarray) -> np.ndarray:
+    q = 1.0 - p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.where(p > 0, p * np.log2(p), 0.0) - np.where(q > 0, q * np.log2(q), 0.0)
+    return np.asarray(h)
+
+
+def fano_predictability(entropy: Any, n_places: Any) -> np.ndarray:
+    """Fano's upper bound on predictability: ``Pi`` in ``[1/N, 1]`` solving
+    ``S = H(Pi) + (1 - Pi) log2(N - 1)`` (Song et al. 2010), element-wise, by bisection
+    to 1e-12. 1 where ``N <= 1`` or ``S <= 0``; ``1/N`` where ``S >= log2 N``; NaN where
+    ``S`` or ``N`` is NaN."""
+    s = np.atleast_1d(np.asarray(entropy, dtype=np.float64))
+    n = np.atleast_1d(np.asarray(n_places, dtype=np.float64))
+    s, n = np.broadcast_arrays(s, n)
+    out = np.full(s.shape, np.nan)
+    ok = np.isfinite(s) & np.isfinite(n)
+    one = ok & ((n <= 1) | (s <= 0))
+    out[one] = 1.0
+    top = ok & ~one & (s >= np.log2(np.maximum(n, 1)))
+    out[top] = 1.0 / n[top]
+    solve = ok & ~one & ~top
+    if solve.any():
+        ss, nn = s[solve], n[solve]
+        lo, hi = 1.0 / nn, np.ones_like(nn)
+        log_rest = np.log2(np.maximum(nn - 1, 1))
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            f = _binary_entropy(mid) + (1 - mid) * log_rest - ss
+            # f decreases in Pi on [1/N, 1]: positive means Pi lies above mid
+            lo = np.where(f > 0, mid, lo)
+            hi = np.where(f > 0, hi, mid)
+        out[solve] = (lo + hi) / 2
+    return out
+
+
+def fano_entropy(pi: float, n_places: int) -> float:
+    """The entropy (bits) at which Fano's bound is ``pi`` for ``n_places`` places: the
+    inverse of :func:`fano_predictability`."""
+    if not (0.0 <= pi <= 1.0):
+        raise ValueError(f"fano_entropy: pi must be in [0, 1], got {pi}")
+    h = float(_binary_entropy(np.array([pi]))[0])
+    return h + (1 - pi) * math.log2(max(n_places - 1, 1))

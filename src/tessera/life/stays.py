@@ -1,0 +1,330 @@
+"""Stays and significant places from every observation of a subject.
+
+A subject's observations are the events of all its devices (``link_device_person``
+puts a person's devices, second phones included, together; a device attributed to no
+one is its own subject): cell events placed at their sector's mean serving position
+(:mod:`tessera.life.coverage`) with the sector's spread as uncertainty, and GPS-grade
+fixes at their own position.
+
+**Stays** (:func:`tessera.life.kernels.segment`): in time order, a stay grows from an
+anchor observation while later ones lie within ``STAY_DIST_M`` plus both
+uncertainties of the anchor; one stray observation followed within ``PATIENCE_S`` by
+one back near the anchor is tower ping-pong and does not end it; a silence longer than
+``STAY_GAP_S`` does (a phone switched off for the night at home still gives one stay,
+since the observations before and after agree). A stay needs ``STAY_TIME_S`` between
+its first and last observation. Its start and end are moved half way towards the
+neighbouring observations outside it, by at most ``EDGE_S``.
+
+**Places** (:func:`tessera.life.kernels.cluster`): a subject's stays, heaviest first,
+join the nearest place within ``PLACE_RADIUS_M`` of its weighted centroid or found a
+new one. Where each place is exactly is decided in :mod:`tessera.life.places` from all
+its observations together.
+
+Work is done in chunks of whole subjects (about ``CHUNK_EVENTS`` observations each),
+so memory stays bounded however many events there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from tessera.engines.base import literal
+from tessera.errors import StageError
+from tessera.life import tables
+from tessera.life.coverage import SECTORS
+from tessera.link.keys import device_events_sql
+
+if TYPE_CHECKING:
+    from tessera.engines.base import Engine, TempFn
+
+STAY_DIST_M = 150.0
+STAY_TIME_S = 600.0
+STAY_GAP_S = 12 * 3600.0
+PATIENCE_S = 1800.0
+EDGE_S = 1800.0
+PLACE_RADIUS_M = 300.0
+GPS_UNC_M = 30.0
+SECTOR_UNC_M = (100.0, 600.0)
+CHUNK_EVENTS = 4_000_000
+# Place-sector support is counted in distinct buckets of this many seconds.
+BUCKET_S = 1800
+# place_id = subject code * PLACE_SPACE + the subject's place number
+PLACE_SPACE = 1 << 20
+
+# Temporary tables the places step reads (see tessera.life.places).
+PLACE_SECTORS = "_life_place_sector"  # place_id, sensor_id, n
+PLACE_GPS = "_life_place_gps"  # place_id, n, lat, lon
+SUBJECTS = "_life_subject"  # code, subject, subject_kind, events
+
+Progress = Callable[[str, int, int], None]
+
+
+def events_sql() -> str:
+    """Every located observation with its device key (``device``, ``t`` epoch seconds,
+    ``sensor_id`` (null for fixes), ``lat``, ``lon``, ``unc`` metres, ``obs_id``,
+    ``source``)."""
+    lo, hi = SECTOR_UNC_M
+    return f"""
+WITH e AS ({device_events_sql()})
+SELECT e.device, epoch(e.time) AS t, CASE WHEN e.lat IS NULL THEN e.sensor_id END AS sensor_id,
+       coalesce(e.lat, s.lat) AS lat, coalesce(e.lon, s.lon) AS lon,
+       CASE WHEN e.lat IS NOT NULL THEN {GPS_UNC_M}
+            ELSE least(greatest(s.spread_m, {lo}), {hi}) END AS unc,
+       e.obs_id, e.source
+FROM e LEFT JOIN {SECTORS} s ON e.lat IS NULL AND s.sensor_id = e.sensor_id
+WHERE coalesce(e.lat, s.lat) IS NOT NULL
+"""
+
+
+def _chunks(engine: Engine) -> list[tuple[int, int]]:
+    """Subject code ranges [lo, hi] of about CHUNK_EVENTS observations each."""
+    rows = engine.fetch_rows(f"SELECT code, events FROM {SUBJECTS} ORDER BY code")
+    out: list[tuple[int, int]] = []
+    lo, acc = 0, 0
+    for code, events in rows:
+        acc += int(events)
+        if acc >= CHUNK_EVENTS:
+            out.append((lo, int(code)))
+            lo, acc = int(code) + 1, 0
+    if rows and lo <= int(rows[-1][0]):
+        out.append((lo, int(rows[-1][0])))
+    return out
+
+
+def _stays_of_chunk(
+    data: pa.Table, sources: list[str], sectors: pa.Array, first_id: int
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    from tessera.life import kernels
+
+    code = data.column("code").to_numpy()
+    t = data.column("t").to_numpy().astype(np.float64)
+    lat = data.column("lat").to_numpy()
+    lon = data.column("lon").to_numpy()
+    unc = data.column("unc").to_numpy()
+    obs = data.column("obs_id").to_numpy()
+    src = data.column("src").to_numpy()
+    sec = data.column("sec").to_numpy()
+    first, last = kernels.segment(
+        code,
+        t,
+        lat,
+        lon,
+        unc,
+        dist_threshold=STAY_DIST_M,
+        time_threshold=STAY_TIME_S,
+        gap_threshold=STAY_GAP_S,
+        patience_s=PATIENCE_S,
+    )
+    n = last - first + 1
+    # stay of each observation (-1 outside stays)
+    member = np.zeros(len(t) + 1, dtype=np.int64)
+    np.add.at(member, first, 1)
+    np.add.at(member, last + 1, -1)
+    inside = np.cumsum(member[:-1]) > 0
+    stay_of = np.full(len(t), -1, dtype=np.int64)
+    stay_of[inside] = np.repeat(np.arange(len(first)), n)
+    # precision-weighted position
+    w = 1.0 / np.square(unc)
+    wsum = np.add.reduceat(w[inside], np.r_[0, np.cumsum(n)[:-1]]) if len(n) else w[:0]
+    starts = np.r_[0, np.cumsum(n)[:-1]] if len(n) else n
+    s_lat = np.add.reduceat((w * lat)[inside], starts) / wsum if len(n) else lat[:0]
+    s_lon = np.add.reduceat((w * lon)[inside], starts) / wsum if len(n) else lon[:0]
+    s_unc = np.add.reduceat((w * unc)[inside], starts) / wsum if len(n) else unc[:0]
+    # bounds moved towards the neighbouring observations of the same subject
+    prev_ok = (first > 0) & (code[np.maximum(first - 1, 0)] == code[first])
+    next_ok = (last + 1 < len(t)) & (code[np.minimum(last + 1, len(t) - 1)] == code[last])
+    lead = np.where(prev_ok, np.minimum((t[first] - t[np.maximum(first - 1, 0)]) / 2, EDGE_S), 0)
+    trail = np.where(
+        next_ok, np.minimum((t[np.minimum(last + 1, len(t) - 1)] - t[last]) / 2, EDGE_S), 0
+    )
+    started = t[first] - lead
+    finished = t[last] + trail
+    subj = code[first]
+    place = kernels.cluster(subj, s_lat, s_lon, finished - started, PLACE_RADIUS_M)
+    place_id = subj * PLACE_SPACE + place
+    # sources of each stay as a bit mask
+    mask = np.left_shift(1, src.astype(np.int64))
+    bits = np.bitwise_or.reduceat(mask[inside], starts) if len(n) else mask[:0]
+    src_lists = [[s for k, s in enumerate(sources) if b >> k & 1] for b in bits.tolist()]
+    offsets = np.r_[0, np.cumsum(n)].astype(np.int32)
+    stays = pa.table(
+        {
+            "code": pa.array(subj, pa.int64()),
+            "stay_id": pa.array(np.arange(first_id, first_id + len(first)), pa.int64()),
+            "started": pa.array(started),
+            "finished": pa.array(finished),
+            "lat": pa.array(s_lat),
+            "lon": pa.array(s_lon),
+            "unc": pa.array(s_unc),
+            "place_id": pa.array(place_id, pa.int64()),
+            "n_obs": pa.array(n, pa.int32()),
+            "sources": pa.array(src_lists, pa.list_(pa.string())),
+            "obs_ids": pa.ListArray.from_arrays(
+                pa.array(offsets, pa.int32()), pa.array(obs[inside], pa.int64())
+            ),
+        }
+    )
+    # support of each (place, sector): distinct half hours; and GPS fixes per place
+    ev_place = place_id[stay_of[inside]]
+    ev_sec = sec[inside]
+    ev_t = (t[inside] // BUCKET_S).astype(np.int64)
+    cell = ev_sec >= 0
+    # one int64 key per (place, sector, half hour): places numbered within the chunk
+    # and half hours from the chunk's first, so that 24 + 20 + 20 bits suffice
+    if cell.any():
+        uniq, pl = np.unique(ev_place[cell], return_inverse=True)
+        b0 = ev_t[cell].min()
+        sc, bk = ev_sec[cell].astype(np.int64), ev_t[cell] - b0
+        if len(uniq) >= 1 << 24 or sc.max() >= 1 << 20 or bk.max() >= 1 << 20:
+            raise StageError("stays: a chunk spans too many places, sectors or half hours")
+        keys = np.unique((pl.astype(np.int64) << 40) | (sc << 20) | bk) >> 20
+        pairs, counts = np.unique(keys, return_counts=True)
+        pair_place, pair_sec = uniq[pairs >> 20], pairs & ((1 << 20) - 1)
+    else:
+        pair_place = pair_sec = counts = np.zeros(0, dtype=np.int64)
+    place_sectors = pa.table(
+        {
+            "place_id": pa.array(pair_place, pa.int64()),
+            "sensor_id": sectors.take(pa.array(pair_sec, pa.int64())),
+            "n": pa.array(counts, pa.int64()),
+        }
+    )
+    gps = ~cell
+    gp, inv, gn = np.unique(ev_place[gps], return_inverse=True, return_counts=True)
+    place_gps = pa.table(
+        {
+            "place_id": pa.array(gp, pa.int64()),
+            "n": pa.array(gn, pa.int64()),
+            "lat": pa.array(np.bincount(inv, lat[inside][gps], len(gp)) / np.maximum(gn, 1)),
+            "lon": pa.array(np.bincount(inv, lon[inside][gps], len(gp)) / np.maximum(gn, 1)),
+        }
+    )
+    return stays, place_sectors, place_gps
+
+
+def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> dict[str, int]:
+    """Write :data:`tables.STAY` and :data:`tables.ACTIVE_HOUR`, and leave the temporary
+    tables the places step reads (:data:`PLACE_SECTORS`, :data:`PLACE_GPS`,
+    :data:`SUBJECTS`)."""
+    temp("_life_events", events_sql())
+    # subjects: a person with all the devices attributed to them, or a device alone
+    temp(
+        "_life_device",
+        "SELECT d.device, coalesce(p.person, d.device) AS subject, "
+        "CASE WHEN p.person IS NULL THEN 'device' ELSE 'person' END AS subject_kind, d.events "
+        "FROM (SELECT device, count(*) AS events FROM _life_events GROUP BY device) d "
+        "LEFT JOIN link_device_person p USING (device)",
+    )
+    temp(
+        SUBJECTS,
+        "SELECT row_number() OVER (ORDER BY subject) - 1 AS code, subject, subject_kind, "
+        "events FROM (SELECT subject, any_value(subject_kind) AS subject_kind, "
+        "sum(events) AS events FROM _life_device GROUP BY subject)",
+    )
+    sources = [
+        r[0] for r in engine.fetch_rows("SELECT DISTINCT source FROM _life_events ORDER BY 1")
+    ]
+    if len(sources) > 62:
+        raise StageError(
+            f"stays: {len(sources)} event sources, at most 62 can be told apart; "
+            "merge sources in their mappings"
+        )
+    temp(
+        "_life_source_code",
+        " UNION ALL ".join(
+            f"SELECT {literal(name)} AS source, {k} AS src" for k, name in enumerate(sources)
+        )
+        or "SELECT CAST(NULL AS VARCHAR) AS source, 0 AS src WHERE false",
+    )
+    temp(
+        "_life_sector_code",
+        "SELECT sensor_id, CAST(row_number() OVER (ORDER BY sensor_id) - 1 AS INTEGER) AS sec "
+        "FROM (SELECT DISTINCT sensor_id FROM _life_events WHERE sensor_id IS NOT NULL)",
+    )
+    sectors = pa.array(
+        [r[0] for r in engine.fetch_rows("SELECT sensor_id FROM _life_sector_code ORDER BY sec")],
+        pa.string(),
+    )
+    temp(
+        "_life_keyed",
+        f"SELECT s.code, e.t, e.lat, e.lon, e.unc, e.obs_id, sc.src, "
+        "coalesce(c.sec, -1) AS sec "
+        f"FROM _life_events e JOIN _life_device d USING (device) "
+        f"JOIN {SUBJECTS} s ON s.subject = d.subject "
+        "JOIN _life_source_code sc USING (source) "
+        "LEFT JOIN _life_sector_code c USING (sensor_id)",
+    )
+    stay_schema = pa.schema(
+        [
+            ("code", pa.int64()),
+            ("stay_id", pa.int64()),
+            ("started", pa.float64()),
+            ("finished", pa.float64()),
+            ("lat", pa.float64()),
+            ("lon", pa.float64()),
+            ("unc", pa.float64()),
+            ("place_id", pa.int64()),
+            ("n_obs", pa.int32()),
+            ("sources", pa.list_(pa.string())),
+            ("obs_ids", pa.list_(pa.int64())),
+        ]
+    )
+    engine.create_temp_table("_life_stay_raw", stay_schema)
+    engine.create_temp_table(
+        PLACE_SECTORS,
+        pa.schema([("place_id", pa.int64()), ("sensor_id", pa.string()), ("n", pa.int64())]),
+    )
+    engine.create_temp_table(
+        PLACE_GPS,
+        pa.schema(
+            [
+                ("place_id", pa.int64()),
+                ("n", pa.int64()),
+                ("lat", pa.float64()),
+                ("lon", pa.float64()),
+            ]
+        ),
+    )
+    chunks = _chunks(engine)
+    next_id = 1
+    for k, (lo, hi) in enumerate(chunks):
+        if progress:
+            progress("stays", k, len(chunks))
+        data = engine.fetch_arrow(
+            "SELECT code, t, lat, lon, unc, obs_id, src, sec FROM _life_keyed "
+            "WHERE code BETWEEN ? AND ? ORDER BY code, t, obs_id",
+            [lo, hi],
+        )
+        stays, place_sectors, place_gps = _stays_of_chunk(data, sources, sectors, next_id)
+        next_id += stays.num_rows
+        engine.append_arrow("_life_stay_raw", stays.cast(stay_schema))
+        engine.append_arrow(PLACE_SECTORS, place_sectors)
+        engine.append_arrow(PLACE_GPS, place_gps)
+    if progress:
+        progress("stays", len(chunks), len(chunks))
+    out = {
+        tables.STAY: engine.materialise(
+            tables.STAY,
+            "SELECT s.subject, s.subject_kind, r.stay_id, "
+            "to_timestamp(r.started) AS started_at, to_timestamp(r.finished) AS finished_at, "
+            "r.lat, r.lon, r.unc AS uncertainty_m, r.place_id, r.n_obs, r.sources, r.obs_ids "
+            f"FROM _life_stay_raw r JOIN {SUBJECTS} s USING (code)",
+        ),
+        tables.ACTIVE_HOUR: engine.materialise(
+            tables.ACTIVE_HOUR,
+            f"""
+WITH h AS (SELECT code, CAST(floor(t / 3600) AS BIGINT) AS h, src, count(*) AS n
+           FROM _life_keyed GROUP BY code, CAST(floor(t / 3600) AS BIGINT), src),
+a AS (SELECT h.code, h.h, CAST(sum(h.n) AS INTEGER) AS events,
+             list(c.source ORDER BY c.source) AS sources
+      FROM h JOIN _life_source_code c USING (src) GROUP BY h.code, h.h)
+SELECT s.subject, s.subject_kind, to_timestamp(a.h * 3600) AS hour, a.events, a.sources
+FROM a JOIN {SUBJECTS} s USING (code)
+""",
+        ),
+    }
+    return out

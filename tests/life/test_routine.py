@@ -1,0 +1,257 @@
+"""Weekly profiles, radius of gyration, regularity, entropies and Fano's bound
+(``tessera.life.routine``) on hand-made stays with known answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from tessera.life import tables
+from tessera.life.routine import (
+    EARTH_RADIUS_M,
+    PROFILE,
+    ROUTINE,
+    fano_entropy,
+    fano_predictability,
+    real_entropies,
+    real_entropy,
+    routine,
+)
+from tessera.workspace import Workspace
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MONDAY = dt.date(2026, 3, 2)  # three weeks before summer time begins (29 March)
+HOME = (1, 52.50, 13.30)
+WORK = (2, 52.51, 13.30)  # 0.01 degrees north: 1,111.95 m on the 6,371 km sphere
+
+Stay = tuple[str, dt.datetime, dt.datetime, tuple[int, float, float]]
+
+
+def local(day: dt.date, hour: float) -> dt.datetime:
+    """The UTC instant at which Berlin's wall clock shows ``hour`` (24 is the next
+    midnight) on ``day``: Python adds hours to a zoned time on the wall clock."""
+    midnight = dt.datetime.combine(day, dt.time(), BERLIN)
+    return (midnight + dt.timedelta(hours=hour)).astimezone(dt.UTC)
+
+
+def write_stays(ws: Workspace, stays: Sequence[Stay], zone: str = "Europe/Berlin") -> None:
+    """``life_stay`` from (subject, start, end, (place_id, lat, lon)) and the zone."""
+    engine = ws.engine
+    engine.execute("INSERT OR REPLACE INTO tessera_meta VALUES ('timezone', ?)", [zone])
+    engine.execute(f"CREATE TABLE {tables.STAY} ({tables.COLUMNS[tables.STAY]})")
+    data = pa.table(
+        {
+            "subject": [s[0] for s in stays],
+            "stay_id": list(range(1, len(stays) + 1)),
+            "started_at": pa.array([s[1] for s in stays], pa.timestamp("us", tz="UTC")),
+            "finished_at": pa.array([s[2] for s in stays], pa.timestamp("us", tz="UTC")),
+            "place_id": [s[3][0] for s in stays],
+            "lat": [s[3][1] for s in stays],
+            "lon": [s[3][2] for s in stays],
+        }
+    )
+    engine.register_arrow("_test_stays", data)
+    engine.execute(
+        f"INSERT INTO {tables.STAY} (subject, subject_kind, stay_id, started_at, finished_at, "
+        "lat, lon, place_id, n_obs) SELECT subject, 'person', stay_id, started_at, finished_at, "
+        "lat, lon, place_id, 10 FROM _test_stays"
+    )
+    engine.unregister("_test_stays")
+
+
+def worker_stays(subject: str, days: int, first: dt.date = MONDAY) -> list[Stay]:
+    """Home every night, at work 09:00-17:00 on weekdays, at home all weekend; in transit
+    08:00-09:00 and 17:00-18:00 (unknown hours). ``first`` must be a Monday."""
+    stays: list[Stay] = []
+    start = local(first, 0)
+    for d in range(days):
+        day = first + dt.timedelta(days=d)
+        if day.weekday() < 5:
+            stays.append((subject, start, local(day, 8), HOME))
+            stays.append((subject, local(day, 9), local(day, 17), WORK))
+            start = local(day, 18)
+    stays.append((subject, start, local(first + dt.timedelta(days=days), 0), HOME))
+    return stays
+
+
+def worker_sequence(days: int) -> list[int]:
+    """The worker's hourly sequence of places (unknown hours left out)."""
+    seq: list[int] = []
+    for d in range(days):
+        weekday = (MONDAY + dt.timedelta(days=d)).weekday() < 5
+        for h in range(24):
+            if not weekday or h < 8 or h >= 18:
+                seq.append(HOME[0])
+            elif 9 <= h < 17:
+                seq.append(WORK[0])
+    return seq
+
+
+def naive_lz(seq: Sequence[int]) -> float:
+    """Kontoyiannis' estimator straight from its definition: Lambda_i is the length of
+    the shortest substring at i that does not occur inside seq[0:i]."""
+    n = len(seq)
+    total = 0
+    for i in range(n):
+        k = 1
+        while i + k <= n:
+            sub = list(seq[i : i + k])
+            if any(list(seq[j : j + k]) == sub for j in range(i - k + 1)):
+                k += 1
+            else:
+                break
+        total += k
+    return n * math.log2(n) / total
+
+
+def fano_by_hand(s: float) -> float:
+    """Pi solving H(Pi) = s for two places (log2(N - 1) = 0), by bisection on [1/2, 1]."""
+    lo, hi = 0.5, 1.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        h = -mid * math.log2(mid) - (1 - mid) * math.log2(1 - mid)
+        lo, hi = (mid, hi) if h > s else (lo, mid)
+    return (lo + hi) / 2
+
+
+def rows(ws: Workspace, sql: str) -> list[tuple[object, ...]]:
+    return ws.engine.fetch_rows(sql)
+
+
+@pytest.fixture
+def worker(ws: Workspace) -> Workspace:
+    """Three weeks of the worker routine, the profile computed."""
+    write_stays(ws, worker_stays("w", 21))
+    with ws.engine.transaction():
+        counts = routine(ws.engine)
+    assert counts[PROFILE] == 1
+    return ws
+
+
+def test_weekly_profile_has_home_at_night_and_work_on_weekdays(worker: Workspace) -> None:
+    """Monday 03:00 is home in all three weeks (3 x 3600 s, share 1); Monday 10:00 is
+    work; Saturday noon is home; the transit hours 08:00 and 17:00 have no row."""
+    got = {
+        (dow, hour, place): (seconds, share)
+        for place, dow, hour, seconds, share in rows(
+            worker, f"SELECT place_id, dow, hour, seconds, share FROM {ROUTINE}"
+        )
+    }
+    assert got[(0, 3, HOME[0])] == (3 * 3600.0, 1.0)
+    assert got[(0, 10, WORK[0])] == (3 * 3600.0, 1.0)
+    assert got[(5, 12, HOME[0])] == (3 * 3600.0, 1.0)
+    assert not [k for k in got if k[1] in (8, 17) and k[0] < 5]
+    # every weekday-hour's shares sum to one
+    sums = rows(worker, f"SELECT dow, hour, sum(share) FROM {ROUTINE} GROUP BY dow, hour")
+    assert all(abs(float(str(s)) - 1.0) < 1e-12 for _, _, s in sums)
+    assert len(sums) == 5 * 22 + 2 * 24
+
+
+def test_profile_of_a_regular_worker(worker: Workspace) -> None:
+    """Regularity 1; S_real < S_unc < S_rand = 1; each number as defined by hand."""
+    (row,) = rows(
+        worker,
+        f"SELECT days_observed, places, radius_of_gyration_m, regularity, entropy_random, "
+        f"entropy_uncorrelated, entropy_real, predictability_max FROM {PROFILE}",
+    )
+    days, places, rog, regularity, s_rand, s_unc, s_real, pi = (float(str(v)) for v in row)
+    assert (days, places) == (21, 2)
+    assert regularity == 1.0
+    # weekly known hours: 5 x 14 + 48 at home, 5 x 8 at work
+    p = 118 / 158
+    assert s_unc == pytest.approx(-p * math.log2(p) - (1 - p) * math.log2(1 - p), abs=1e-12)
+    assert s_rand == 1.0
+    assert s_real == pytest.approx(naive_lz(worker_sequence(21)), abs=1e-12)
+    assert s_real < s_unc < s_rand
+    assert pi == pytest.approx(fano_by_hand(s_real), abs=1e-9)
+    assert 0.9 < pi < 1.0
+    # two points 0.01 degrees apart, time-weighted: d * sqrt(q (1 - q))
+    work_s = 15 * 8 * 3600.0
+    home_s = 21 * 24 * 3600.0 - 15 * 10 * 3600.0
+    q = work_s / (work_s + home_s)
+    d = EARTH_RADIUS_M * math.radians(0.01)
+    assert rog == pytest.approx(d * math.sqrt(q * (1 - q)), rel=1e-9)
+
+
+def test_stays_are_cut_at_local_hours_across_clock_changes(ws: Workspace) -> None:
+    """Summer time begins 29 March 2026 at 02:00 (to 03:00) and ends 25 October at 03:00
+    (back to 02:00): a night from 22:00 to 06:00 lasts 7 hours in spring, with no 02:00
+    hour, and one from 00:00 to 04:00 lasts 5 hours in autumn, 02:00 counting twice."""
+    spring = dt.date(2026, 3, 28)
+    autumn = dt.date(2026, 10, 25)
+    write_stays(
+        ws,
+        [
+            ("spring", local(spring, 22), local(spring + dt.timedelta(days=1), 6), HOME),
+            ("autumn", local(autumn, 0), local(autumn, 4), HOME),
+        ],
+    )
+    with ws.engine.transaction():
+        routine(ws.engine)
+    got = {
+        (str(s), int(str(d)), int(str(h))): float(str(x))
+        for s, d, h, x in rows(ws, f"SELECT subject, dow, hour, seconds FROM {ROUTINE}")
+    }
+    spring_hours = {k[1:]: v for k, v in got.items() if k[0] == "spring"}
+    assert sum(spring_hours.values()) == 7 * 3600
+    assert (6, 2) not in spring_hours
+    assert set(spring_hours) == {(5, 22), (5, 23), (6, 0), (6, 1), (6, 3), (6, 4), (6, 5)}
+    autumn_hours = {k[1:]: v for k, v in got.items() if k[0] == "autumn"}
+    assert sum(autumn_hours.values()) == 5 * 3600
+    assert autumn_hours[(6, 2)] == 2 * 3600
+
+
+def test_half_hour_zones_cut_at_their_own_full_hours(ws: Workspace) -> None:
+    """In Asia/Kolkata (UTC+05:30) a stay from 10:00 to 11:30 local is an hour at 10
+    and half an hour at 11."""
+    kolkata = ZoneInfo("Asia/Kolkata")
+    start = dt.datetime(2026, 3, 4, 10, 0, tzinfo=kolkata).astimezone(dt.UTC)
+    write_stays(ws, [("k", start, start + dt.timedelta(minutes=90), HOME)], zone="Asia/Kolkata")
+    with ws.engine.transaction():
+        routine(ws.engine)
+    got = rows(ws, f"SELECT dow, hour, seconds FROM {ROUTINE} ORDER BY hour")
+    assert [(int(str(d)), int(str(h)), float(str(s))) for d, h, s in got] == [
+        (2, 10, 3600.0),
+        (2, 11, 1800.0),
+    ]
+
+
+def test_real_entropy_follows_its_definition() -> None:
+    """The compiled estimator agrees with the definition on random sequences."""
+    rng = np.random.default_rng(7)
+    seqs = [list(rng.integers(0, k, n) * 11 + 5) for k, n in [(1, 9), (2, 40), (3, 60), (5, 33)]]
+    seqs += [[4], [1, 2, 1, 2, 1, 2, 1, 2], [3, 3, 3, 3, 3, 3, 3]]
+    for seq in seqs:
+        assert real_entropy(seq) == pytest.approx(naive_lz(seq), abs=1e-12)
+    values = np.concatenate([np.asarray(s) for s in seqs])
+    ends = np.cumsum([len(s) for s in seqs])
+    starts = ends - [len(s) for s in seqs]
+    together = real_entropies(values, starts, ends)
+    assert together == pytest.approx([naive_lz(s) for s in seqs], abs=1e-12)
+    assert math.isnan(real_entropies(values, np.array([0]), np.array([0]))[0])
+
+
+def test_fano_bound_known_values() -> None:
+    """Two places at one bit are a coin (1/2); no entropy is certainty; one place is
+    certain; more entropy than log2 N is capped at 1/N; the inverse round-trips."""
+    got = fano_predictability([1.0, 0.0, 0.7, 3.0, np.nan], [2, 5, 1, 4, 3])
+    assert got[:4] == pytest.approx([0.5, 1.0, 1.0, 0.25])
+    assert math.isnan(got[4])
+    for pi, n in [(0.93, 50), (0.6, 3), (0.99, 2)]:
+        s = fano_entropy(pi, n)
+        assert fano_predictability(s, n)[0] == pytest.approx(pi, abs=1e-9)
+
+
+def test_tables_have_the_declared_columns(worker: Workspace) -> None:
+    """The written tables match the layouts in ``COLUMNS`` (names and types)."""
+    from tessera.life.routine import COLUMNS
+
+    for table, ddl in COLUMNS.items():
+        declared = [tuple(c.strip().split(" ", 1)) for c in ddl.split(",")]
+        assert worker.engine.columns(table) == declared
