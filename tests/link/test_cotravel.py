@@ -43,12 +43,21 @@ class Feed:
             [self.n, plate, camera, t],
         )
 
-    def event(self, imsi: str, sector: str, t: dt.datetime) -> None:
+    def event(self, imsi: str, sector: str, t: dt.datetime, imei: str | None = None) -> None:
         self.n += 1
         self.ws.engine.execute(
-            "INSERT INTO obs_device_event (obs_id, source, imsi, time, event_type, sensor_id) "
-            "VALUES (?, 'op', ?, ?, 'data', ?)",
-            [self.n, imsi, t, sector],
+            "INSERT INTO obs_device_event (obs_id, source, imsi, imei, time, event_type, "
+            "sensor_id) VALUES (?, 'op', ?, ?, ?, 'data', ?)",
+            [self.n, imsi, imei, t, sector],
+        )
+
+    def fix(self, imei: str, t: dt.datetime) -> None:
+        """A handset GPS fix: an IMEI and a position, no SIM and no sector."""
+        self.n += 1
+        self.ws.engine.execute(
+            "INSERT INTO obs_device_event (obs_id, source, imei, time, event_type, lat, lon) "
+            "VALUES (?, 'gps', ?, ?, 'gps', 52.5, 13.3)",
+            [self.n, imei, t],
         )
 
 
@@ -69,6 +78,15 @@ def scored(ws: Workspace) -> Workspace:
         f.event("262010000000003", sector, morning + dt.timedelta(seconds=40))
         sector = "S2" if day < 2 else "S3"
         f.event("262010000000003", sector, morning + dt.timedelta(minutes=10, seconds=40))
+        # car CCC follows AAA, half a minute behind, on the first four days (a convoy)
+        if day < 4:
+            f.read("CCC333", "C1", morning + dt.timedelta(seconds=30))
+            f.read("CCC333", "C2", morning + dt.timedelta(minutes=10, seconds=30))
+        # car BBB takes phone R from beside C1 (where R lives) to C3, later each morning
+        later = morning + dt.timedelta(hours=2)
+        f.read("BBB222", "C1", later)
+        f.read("BBB222", "C3", later + dt.timedelta(minutes=10))
+        f.event("262010000000002", "S3", later + dt.timedelta(minutes=10, seconds=20))
         # phone R lives beside camera C1 and talks every ten minutes, all day
         for k in range(144):
             f.event("262010000000002", "S1", T0 + dt.timedelta(days=day, minutes=10 * k - 420))
@@ -101,10 +119,83 @@ def test_a_phone_riding_in_a_car_is_a_surprising_pair(scored: Workspace) -> None
 def test_a_phone_that_is_always_there_is_expected_by_chance(scored: Workspace) -> None:
     # R coincides with every pass at C1, but it is at C1 all day: not kept
     [(units,)] = scored.engine.fetch_rows(
-        "SELECT count(*) FROM cotravel_evidence WHERE b = 'imsi:262010000000002'"
+        "SELECT count(*) FROM cotravel_evidence WHERE a = 'AAA111' AND b = 'imsi:262010000000002'"
     )
     assert units == 0
     assert _pair(scored, "AAA111", "imsi:262010000000002") is None
+
+
+def test_a_phone_counts_only_where_it_is_rare(scored: Workspace) -> None:
+    """R rides in BBB from C1 to C3 every morning. At C1, where R lives (presence about
+    0.3, above PRESENCE_CAP), the coincidences say nothing and are not counted; at C3,
+    where R is otherwise never seen, they are: 6 units at one place, expected about
+    6 x 2 x 6 / (6 days of 90 s buckets) = 0.0125, about 45 bits."""
+    pair = _pair(scored, "BBB222", "imsi:262010000000002")
+    assert pair is not None
+    assert pair["units"] == DAYS
+    assert pair["places"] == 1
+    assert pair["days"] == DAYS
+    assert pair["expected"] < 0.02
+    assert pair["bits"] > 40
+    places = scored.engine.fetch_rows(
+        "SELECT DISTINCT place FROM cotravel_evidence WHERE kind = 'vehicle_device' "
+        "AND a = 'BBB222' AND b = 'imsi:262010000000002'"
+    )
+    assert places == [("C3",)]
+
+
+def _kind_pair(ws: Workspace, kind: str, a: str, b: str) -> dict[str, object] | None:
+    rows = ws.engine.fetch_arrow(
+        "SELECT * FROM cotravel_pair WHERE kind = ? AND a = ? AND b = ?", [kind, a, b]
+    ).to_pylist()
+    return rows[0] if rows else None
+
+
+def test_a_convoy_is_a_vehicle_pair(scored: Workspace) -> None:
+    """CCC follows AAA past C1 and C2 on four days: 8 units at 2 places, together at
+    every one of them."""
+    pair = _kind_pair(scored, "vehicle_vehicle", "AAA111", "CCC333")
+    assert pair is not None
+    assert (pair["units"], pair["places"], pair["days"]) == (8, 2, 4)
+    assert pair["bits"] > 40
+    assert (pair["together"], pair["apart"]) == (8, 0)
+
+
+def test_two_phones_in_the_same_cells_are_a_device_pair(scored: Workspace) -> None:
+    """X and W share the quarter hour in S1 and in S2 on the first two days (4 units at
+    2 sites); on the other four days W is at S3, 3 km away, while X passes both sites
+    (8 units apart)."""
+    pair = _kind_pair(scored, "device_device", "imsi:262010000000001", "imsi:262010000000003")
+    assert pair is not None
+    assert (pair["units"], pair["places"], pair["days"]) == (4, 2, 2)
+    assert pair["bits"] > 10
+    assert (pair["together"], pair["apart"]) == (4, 8)
+    # R is at S1 in every quarter hour: X meeting it there is expected
+    assert (
+        _kind_pair(scored, "device_device", "imsi:262010000000001", "imsi:262010000000002") is None
+    )
+
+
+def test_devices_from_grouped_identities_match_every_event(ws: Workspace) -> None:
+    """``link_device`` is made from identities grouped per (IMSI, IMEI, MSISDN, source);
+    it equals the per-event definition (``device_sql`` over every keyed event),
+    including a GPS fix put on the SIM its handset was seen with, and one from a
+    handset never seen with a SIM."""
+    _sensors(ws)
+    f = Feed(ws)
+    for k in range(3):
+        f.event("262010000000001", "S1", T0 + dt.timedelta(hours=k), imei="356938035643809")
+    f.fix("356938035643809", T0 + dt.timedelta(minutes=90))
+    f.fix("490154203237518", T0 + dt.timedelta(minutes=95))
+    with ws.engine.transaction():
+        cotravel.run(ws.engine)
+    got = ws.engine.fetch_rows("SELECT * FROM link_device ORDER BY device")
+    want = ws.engine.fetch_rows(
+        f"SELECT * FROM ({cotravel.device_sql(f'({cotravel.device_events_sql()})')}) "
+        "ORDER BY device"
+    )
+    assert got == want
+    assert [(r[0], r[5]) for r in got] == [("imei:490154203237518", 1), ("imsi:262010000000001", 4)]
 
 
 def test_alibis_are_counted(scored: Workspace) -> None:
@@ -121,7 +212,7 @@ def test_evidence_cites_both_observations(scored: Workspace) -> None:
         "SELECT e.place, r.camera_id, d.sensor_id, abs(epoch(e.t_a) - epoch(e.t_b)) "
         "FROM cotravel_evidence e JOIN obs_plate_read r ON r.obs_id = e.obs_a "
         "JOIN obs_device_event d ON d.obs_id = e.obs_b "
-        "WHERE e.kind = 'vehicle_device' AND e.b = 'imsi:262010000000001'"
+        "WHERE e.kind = 'vehicle_device' AND e.a = 'AAA111' AND e.b = 'imsi:262010000000001'"
     )
     assert len(rows) == 2 * DAYS
     for place, camera, sector, gap in rows:

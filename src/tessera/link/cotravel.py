@@ -28,14 +28,48 @@ passes; one that is rarely there is not. The surprise ``bits`` is the Chernoff b
 the Poisson upper tail, ``(k ln(k/λ) - k + λ) / ln 2`` for k above λ (zero otherwise):
 about the number of halvings of the chance of seeing k or more coincidences.
 
-**Alibis.** For every reported pair, each of a's units at which b was observed within
-the window is *together* (b at one of the place's keys) or *apart* (b observed only
-elsewhere). Two cars in the same commuting stream are together on some days and apart
-on the others; a phone and the car it rides in are together whenever both are seen.
-``together_share`` is the share of observable units that were together.
+**Where b is a regular.** For ``vehicle_device`` pairs only the places where the
+device is rare count (presence at most :data:`PRESENCE_CAP`: observed in at most 2.5 %
+of the time buckets, about 36 minutes a day, in the sectors covering the camera), in
+the units and in the baseline alike. The units left out are the ones a device earns
+by living or working beside a camera, each worth little (a unit at presence p adds at
+most ``log2(1/p)`` bits, under 4.3 here), and they are much of the join: at the
+district tier, 36 % of the units and 51 % of the device events carried to cameras. A
+phone in a car is rare at most of the car's cameras; at its owner's home and work it
+may not be, and those units stop counting.
+
+**Alibis.** For each entity's :data:`ALIBI_TOP` strongest reported pairs (ties broken
+by name), each of a's units at which b was observed within the window is *together*
+(b at one of the place's keys) or *apart* (b observed only elsewhere). Two cars in the
+same commuting stream are together on some days and apart on the others; a phone and
+the car it rides in are together whenever both are seen. ``together_share`` is the
+share of observable units that were together. Alibis do not apply the presence cap.
 
 Pairs below :data:`REPORT_BITS` are counted but not kept; reported pairs keep their
 supporting observations (``cotravel_evidence``: one row per unit with both obs ids).
+
+**How it runs.** Everything works on a compact encoding: every device and plate is an
+INTEGER (``_link_entity``, in name order), every sensor and cell site an INTEGER
+(``_link_place``), every time BIGINT milliseconds. The device events are read once,
+keeping the first event of each device, sensor and :data:`DEVICE_BUCKET_S` bucket
+(``_link_obs``); ``link_device`` is made from their identities grouped (a few
+thousand rows), not from every event. Then, per kind:
+
+1. *units*: the bucketed equality join, grouped by (a, b, label, day): each unit once,
+   with its evidence (a's first observation, b's closest to one of a's);
+2. *candidates*: pairs with at least :data:`MIN_UNITS` units;
+3. *baseline*: one equality join of the candidates' units per label on b's presence
+   per label, summed;
+4. *kept*: pairs with at least :data:`REPORT_BITS`; their units are the evidence, and
+   give ``places``, ``days``, ``first_day`` and ``last_day``;
+5. *alibis*: each entity's :data:`ALIBI_TOP` strongest kept pairs, the time join on one
+   BIGINT key (entity and bucket).
+
+Each kind's working tables are dropped as soon as they are no longer needed (the units
+before the alibis, the rest before the next kind), and its rows are written straight
+into ``cotravel_pair`` and ``cotravel_evidence``. Measured figures are
+in ``docs/performance.md``; ``benchmarks/cotravel.py`` runs the stage on 100 million
+generated events.
 """
 
 from __future__ import annotations
@@ -44,6 +78,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tessera.engines.base import Engine, TempFn, literal, quote
+from tessera.link.keys import device_events_sql, haversine_sql
 
 PAIRS = "cotravel_pair"
 EVIDENCE = "cotravel_evidence"
@@ -58,6 +93,9 @@ REPORT_BITS = 10.0
 # A sector covers a camera when its predicted signal there is within this many dB of
 # the best sector of the same network (see ``coverage_sql``).
 COVERAGE_DB = 6.0
+# Vehicle-device units count only where the device is rare: at places where its
+# presence (see ``presence_sql``) is at most this; the baseline sums the same places.
+PRESENCE_CAP = {"vehicle_device": 0.05}
 # Device-device units are not counted in a sector and quarter hour with more devices.
 CROWD = 15
 # Sector sites farther than this from a camera place a device elsewhere (an alibi).
@@ -65,16 +103,14 @@ ALIBI_M = 2500.0
 # Alibis are counted for each entity's strongest candidates only.
 ALIBI_TOP = 5
 
+# Device events are read once, one per device, sensor and bucket of this many seconds
+# (it divides every device window, so each kind's buckets are made from these).
+DEVICE_BUCKET_S = 90
+DAY_MS = 86_400_000
+# Spreads entity ids apart so that an entity and a time bucket make one BIGINT key.
+_SPREAD = 1 << 32
+
 Progress = Callable[[str], None]
-
-
-def haversine_sql(lat1: str, lon1: str, lat2: str, lon2: str) -> str:
-    """Great-circle distance in metres between two points (SQL expression)."""
-    return (
-        f"(12742000.0 * asin(sqrt(pow(sin(radians({lat2} - {lat1}) / 2), 2) + "
-        f"cos(radians({lat1})) * cos(radians({lat2})) * "
-        f"pow(sin(radians({lon2} - {lon1}) / 2), 2))))"
-    )
 
 
 def coverage_sql() -> str:
@@ -108,9 +144,98 @@ QUALIFY max(signal_db) OVER (PARTITION BY camera_id, source) - signal_db <= {COV
 """
 
 
+def _ms(column: str) -> str:
+    """A timestamp as BIGINT milliseconds since the epoch."""
+    return f"CAST(round(epoch({column}) * 1000) AS BIGINT)"
+
+
+def _time(ms: str) -> str:
+    """BIGINT milliseconds back to a timestamp (with time zone)."""
+    return f"to_timestamp({ms} / 1000.0)"
+
+
+def _date(day: str) -> str:
+    """A day number (days since the epoch, UTC) as a DATE."""
+    return f"CAST(to_timestamp({day} * 86400.0) AS DATE)"
+
+
+def prepare(temp: TempFn, plates: str | None) -> None:
+    """The dictionaries and compact observation tables every pair kind reads
+    (temporary), and the identity rows ``link_device`` is made from.
+
+    - ``_link_place``: id (a sensor or cell site), place (INTEGER), lat, lon;
+    - ``_link_ids``: device events with an IMSI, grouped by (imsi, imei, msisdn,
+      source) with their count and first and last time; ``_link_sim``: the time span
+      of each (IMEI, IMSI) combination; ``_link_handset``: events without an IMSI,
+      put on the SIM their IMEI was seen with at that time in network events, else on
+      the handset (``imei:<IMEI>``);
+    - ``_link_entity``: name (device key or plate), id (INTEGER, in name order);
+    - ``_link_obs``: device events at known sensors (e, key, t, obs_id), the first of
+      each device, sensor and :data:`DEVICE_BUCKET_S` bucket;
+    - ``_link_rd``: every plate read at a known camera as (e, key, t, obs_id), the plate
+      being the attributed one when ``plates`` (``link_plate_read``) is given.
+    """
+    temp(
+        "_link_place",
+        "SELECT id, CAST(row_number() OVER (ORDER BY id) AS INTEGER) AS place, lat, lon FROM "
+        "(SELECT sensor_id AS id, any_value(lat) AS lat, any_value(lon) AS lon FROM sensor "
+        "GROUP BY sensor_id UNION ALL SELECT site_id, any_value(lat), any_value(lon) "
+        "FROM sensor WHERE site_id IS NOT NULL AND site_id NOT IN (SELECT sensor_id FROM sensor)"
+        " GROUP BY site_id)",
+    )
+    temp(
+        "_link_ids",
+        "SELECT imsi, imei, msisdn, source, count(*) AS n, min(time) AS t0, max(time) AS t1 "
+        "FROM obs_device_event WHERE imsi IS NOT NULL GROUP BY imsi, imei, msisdn, source",
+    )
+    temp(
+        "_link_sim",
+        "SELECT imei, imsi, min(t0) AS t0, max(t1) AS t1 FROM _link_ids "
+        "WHERE imei IS NOT NULL GROUP BY imei, imsi",
+    )
+    temp(
+        "_link_handset",
+        "SELECT coalesce('imsi:' || l.imsi, 'imei:' || e.imei) AS device, l.imsi, e.imei, "
+        "e.msisdn, e.source, e.time, e.sensor_id, e.obs_id FROM obs_device_event e "
+        "LEFT JOIN _link_sim l ON e.imei = l.imei AND e.time BETWEEN l.t0 AND l.t1 "
+        "WHERE e.imsi IS NULL",
+    )
+    plate = "coalesce(a.plate, r.plate)" if plates else "r.plate"
+    attributed = f"LEFT JOIN {quote(plates)} a ON a.obs_id = r.obs_id" if plates else ""
+    temp(
+        "_link_reads",
+        f"SELECT {plate} AS plate, r.camera_id, r.time, r.obs_id "
+        f"FROM obs_plate_read r {attributed}",
+    )
+    temp(
+        "_link_entity",
+        "SELECT name, CAST(row_number() OVER (ORDER BY name) AS INTEGER) AS id FROM "
+        "(SELECT 'imsi:' || imsi AS name FROM _link_ids UNION "
+        "SELECT device FROM _link_handset WHERE device IS NOT NULL UNION "
+        "SELECT plate FROM _link_reads WHERE plate IS NOT NULL)",
+    )
+    t = _ms("x.time")
+    events = (
+        f"SELECT n.id AS e, p.place AS key, {t} AS t, x.obs_id "
+        "FROM obs_device_event x JOIN _link_place p ON p.id = x.sensor_id "
+        "JOIN (SELECT id, substr(name, 6) AS imsi FROM _link_entity WHERE name LIKE 'imsi:%')"
+        " n ON n.imsi = x.imsi "
+        f"UNION ALL SELECT n.id, p.place, {t}, x.obs_id FROM _link_handset x "
+        "JOIN _link_place p ON p.id = x.sensor_id JOIN _link_entity n ON n.name = x.device"
+    )
+    temp("_link_obs", _first_per_bucket(f"({events})", DEVICE_BUCKET_S))
+    temp(
+        "_link_rd",
+        f"SELECT n.id AS e, p.place AS key, {_ms('r.time')} AS t, r.obs_id FROM _link_reads r "
+        "JOIN _link_entity n ON n.name = r.plate JOIN _link_place p ON p.id = r.camera_id",
+    )
+
+
 def device_sql(events: str) -> str:
     """One row per device of ``events`` (a table or subquery of
-    :func:`device_events_sql`): the SIM (IMSI) where known, else the handset (IMEI)."""
+    :func:`~tessera.link.keys.device_events_sql`): the SIM (IMSI) where known, else the
+    handset (IMEI). The stage itself uses :func:`devices_sql`, which reads the grouped
+    identities of :func:`prepare` instead of every event."""
     return f"""
 SELECT device, any_value(imsi) AS imsi, mode(msisdn) AS msisdn,
        list(DISTINCT imei ORDER BY imei) FILTER (WHERE imei IS NOT NULL) AS imeis,
@@ -120,191 +245,229 @@ FROM {events} GROUP BY device
 """
 
 
-def device_events_sql() -> str:
-    """Every device event with its device key (``imsi:<IMSI>`` or ``imei:<IMEI>``).
-
-    Events that carry only an IMEI (handset GPS fixes) are put on the SIM that the
-    same IMEI was seen with at that time in network events, when there is one."""
+def devices_sql() -> str:
+    """``link_device`` from the tables of :func:`prepare`: one row per device, the SIM
+    (IMSI) where known, else the handset (IMEI), with its commonest number, handsets,
+    sources, event count and first and last event (as :func:`device_sql` over every
+    event, from a few thousand grouped identities)."""
     return """
-SELECT coalesce('imsi:' || e.imsi, 'imsi:' || l.imsi, 'imei:' || e.imei) AS device,
-       coalesce(e.imsi, l.imsi) AS imsi, e.msisdn, e.imei, e.time, e.sensor_id,
-       e.lat, e.lon, e.obs_id, e.source
-FROM obs_device_event e
-LEFT JOIN (SELECT imei, imsi, min(time) AS t0, max(time) AS t1 FROM obs_device_event
-           WHERE imei IS NOT NULL AND imsi IS NOT NULL GROUP BY imei, imsi) l
-  ON e.imsi IS NULL AND e.imei = l.imei AND e.time BETWEEN l.t0 AND l.t1
+WITH g AS (SELECT 'imsi:' || imsi AS device, imsi, imei, msisdn, source, n, t0, t1
+           FROM _link_ids
+           UNION ALL
+           SELECT device, imsi, imei, msisdn, source, count(*), min(time), max(time)
+           FROM _link_handset GROUP BY device, imsi, imei, msisdn, source),
+m AS (SELECT device, msisdn, sum(n) AS n FROM g WHERE msisdn IS NOT NULL
+      GROUP BY device, msisdn),
+top AS (SELECT device, arg_max(msisdn, n) AS msisdn FROM m GROUP BY device)
+SELECT g.device, any_value(g.imsi) AS imsi, any_value(top.msisdn) AS msisdn,
+       list(DISTINCT g.imei ORDER BY g.imei) FILTER (WHERE g.imei IS NOT NULL) AS imeis,
+       list(DISTINCT g.source ORDER BY g.source) AS sources,
+       CAST(sum(g.n) AS BIGINT) AS events, min(g.t0) AS first_seen, max(g.t1) AS last_seen
+FROM g LEFT JOIN top ON top.device IS NOT DISTINCT FROM g.device
+GROUP BY g.device
 """
 
 
 @dataclass(frozen=True)
 class Sides:
-    """The temporary tables one pair kind is scored from.
+    """The tables (or subqueries) one pair kind is scored from, all in the compact
+    encoding of :func:`prepare` (entities and places INTEGER, times BIGINT ms).
 
-    ``left``: entity, key, label, t, obs_id (a's observations, one row per join key);
-    ``right``: entity, key, t, obs_id (b's observations); ``keys``: label, key (the
-    join keys of each place label); ``positions``: id, lat, lon of every key and label
-    (for alibis)."""
+    ``left``: e, k, label, t, obs_id (a's observations; ``k`` the join key);
+    ``right``: e, k, t, obs_id (b's observations on the same join keys);
+    ``obs``: e, key, t, obs_id (b's observations at their own keys, for presence and
+    alibis); ``keys``: label, key (the keys of each place label);
+    ``one_per_bucket``: ``obs`` has one row per entity, key and time bucket;
+    ``presence``: a table of b's presence (b, label, p) made beforehand, when
+    ``right`` keeps only the places where b is rare (see :data:`PRESENCE_CAP`)."""
 
     kind: str
     left: str
     right: str
+    obs: str
     keys: str
     window_s: int
     symmetric: bool
-    positions: str = "_link_positions"
+    shifts: tuple[int, ...] = (-1, 0, 1)
+    one_per_bucket: bool = True
+    presence: str | None = None
 
 
-def _bucket(column: str, width: int) -> str:
-    return f"CAST(floor(epoch({column}) / {width}) AS BIGINT)"
-
-
-def _first_per_bucket(width: int) -> str:
-    """Device events with a sector, one row per device, sector and time bucket (the
-    first event stands for the rest: presence, not chattiness)."""
+def _first_per_bucket(source: str, width_s: int) -> str:
+    """Observations of ``source`` (e, key, t, obs_id), one row per entity, key and time
+    bucket (the first event stands for the rest: presence, not chattiness)."""
     return (
-        "SELECT device AS entity, sensor_id AS key, min(time) AS t, "
-        "arg_min(obs_id, time) AS obs_id FROM _link_events WHERE sensor_id IS NOT NULL "
-        f"GROUP BY device, sensor_id, {_bucket('time', width)}"
+        f"SELECT e, key, min(t) AS t, arg_min(obs_id, t) AS obs_id FROM {source} x "
+        f"GROUP BY e, key, t // {width_s * 1000}"
     )
 
 
-def prepare(temp: TempFn, plates: str | None) -> None:
-    """The observation tables every pair kind reads (temporary)."""
-    temp("_link_events", device_events_sql())
-    plate = "coalesce(a.plate, r.plate)" if plates else "r.plate"
-    attributed = f"LEFT JOIN {quote(plates)} a ON a.obs_id = r.obs_id" if plates else ""
-    temp(
-        "_link_reads",
-        f"SELECT {plate} AS entity, r.camera_id, r.time AS t, r.obs_id "
-        f"FROM obs_plate_read r {attributed}",
+def presence_sql(
+    obs: str, keys: str, window_s: int, *, one_per_bucket: bool, entities: str | None = None
+) -> str:
+    """Presence at each label (b, label, p): the share of time buckets with an
+    observation of b at one of the label's keys, doubled for the two-sided window (at
+    most 1); for the entities of the query ``entities`` (column ``e``), else all."""
+    wms = window_s * 1000
+    where = f"WHERE e IN ({entities})" if entities else ""
+    buckets = (
+        f"SELECT e, key, count(*) AS n FROM {obs} {where} GROUP BY e, key"
+        if one_per_bucket
+        else f"SELECT e, key, count(*) AS n FROM (SELECT DISTINCT e, key, t // {wms} FROM "
+        f"{obs} {where}) GROUP BY e, key"
     )
-    # sensors and cell sites, by id, for distances
-    temp(
-        "_link_positions",
-        "SELECT sensor_id AS id, any_value(lat) AS lat, any_value(lon) AS lon FROM sensor "
-        "GROUP BY sensor_id UNION ALL SELECT site_id, any_value(lat), any_value(lon) "
-        "FROM sensor WHERE site_id IS NOT NULL AND site_id NOT IN (SELECT sensor_id FROM sensor)"
-        " GROUP BY site_id",
-    )
+    return f"""
+WITH span AS (SELECT greatest(1, (max(t) - min(t)) / {wms}) AS n FROM {obs}),
+bk AS ({buckets})
+SELECT bk.e AS b, k.label, least(1.0, 2.0 * sum(bk.n) / any_value(span.n)) AS p
+FROM bk JOIN {keys} k ON k.key = bk.key, span
+GROUP BY bk.e, k.label
+"""
+
+
+def _device_obs(temp: TempFn, name: str, window_s: int) -> str:
+    """The table of device observations one per device, sensor and ``window_s`` bucket:
+    ``_link_obs`` itself for its own bucket, else ``name`` made from it (its buckets
+    divide every device window)."""
+    if window_s % DEVICE_BUCKET_S:
+        raise ValueError(
+            f"device windows must be multiples of DEVICE_BUCKET_S ({DEVICE_BUCKET_S} s), "
+            f"not {window_s} s"
+        )
+    if window_s == DEVICE_BUCKET_S:
+        return "_link_obs"
+    temp(name, _first_per_bucket("_link_obs", window_s))
+    return name
 
 
 def sides(temp: TempFn, kind: str) -> Sides:
-    """Build the temporary side tables of one pair kind."""
+    """Build the temporary side tables of one pair kind (:func:`prepare` first)."""
     if kind not in WINDOWS:
         raise ValueError(f"unknown co-travel kind {kind!r}; expected one of {sorted(WINDOWS)}")
     w = WINDOWS[kind]
     if kind == "vehicle_device":
+        obs = _device_obs(temp, "_dv_obs", w)
         temp(
-            "_dv_left",
-            f"SELECT r.entity, c.sensor_id AS key, r.camera_id AS label, r.t, r.obs_id "
-            f"FROM _link_reads r JOIN {COVERAGE} c USING (camera_id)",
+            "_dv_keys",
+            "SELECT DISTINCT c.place AS label, s.place AS key FROM link_coverage v "
+            "JOIN _link_place c ON c.id = v.camera_id JOIN _link_place s ON s.id = v.sensor_id",
         )
-        temp("_dv_right", _first_per_bucket(w))
-        temp("_dv_keys", f"SELECT camera_id AS label, sensor_id AS key FROM {COVERAGE}")
-        return Sides(kind, "_dv_left", "_dv_right", "_dv_keys", w, symmetric=False)
+        # the places where each device is rare: only there does meeting a car say much
+        temp(
+            "_dv_presence",
+            f"SELECT * FROM ({presence_sql(obs, '_dv_keys', w, one_per_bucket=True)}) "
+            f"WHERE p <= {PRESENCE_CAP[kind]}",
+        )
+        # a device's events carried to the cameras their sector covers, where it is
+        # rare: the join key is the camera, so each read is one probe
+        right = (
+            f"(SELECT o.e, k.label AS k, o.t, o.obs_id FROM {obs} o "
+            "JOIN _dv_keys k ON k.key = o.key "
+            "JOIN _dv_presence p ON p.b = o.e AND p.label = k.label)"
+        )
+        left = (
+            "(SELECT e, key AS k, key AS label, t, obs_id FROM _link_rd "
+            "WHERE key IN (SELECT label FROM _dv_keys))"
+        )
+        return Sides(kind, left, right, obs, "_dv_keys", w, False, presence="_dv_presence")
     if kind == "device_device":
-        temp("_dd_obs", _first_per_bucket(w))
+        obs = _device_obs(temp, "_dd_obs", w)
         temp(
             "_dd_keys",
-            "SELECT coalesce(site_id, sensor_id) AS label, sensor_id AS key FROM sensor "
-            "WHERE kind = 'cell_sector'",
+            "SELECT DISTINCT coalesce(l.place, p.place) AS label, p.place AS key FROM sensor s "
+            "JOIN _link_place p ON p.id = s.sensor_id LEFT JOIN _link_place l ON l.id = s.site_id "
+            "WHERE s.kind = 'cell_sector'",
         )
         # crowded cells (more than CROWD devices in one sector and quarter hour: an
         # office tower, a station at rush hour) make many weak coincidences; a pair is
         # told by the cells that are not crowded
+        bucket = f"t // {w * 1000}"
+        temp(
+            "_dd_crowded",
+            f"SELECT key, {bucket} AS bucket FROM {obs} GROUP BY key, {bucket} "
+            f"HAVING count(*) > {CROWD}",
+        )
         temp(
             "_dd_left",
-            "SELECT o.entity, o.key, k.label, o.t, o.obs_id FROM _dd_obs o "
-            "JOIN _dd_keys k ON k.key = o.key "
-            f"QUALIFY count(*) OVER (PARTITION BY o.key, {_bucket('o.t', w)}) <= {CROWD}",
+            f"SELECT o.e, o.key AS k, k.label, o.t, o.obs_id FROM {obs} o "
+            "JOIN _dd_keys k ON k.key = o.key LEFT JOIN _dd_crowded c ON c.key = o.key "
+            f"AND c.bucket = o.{bucket} WHERE c.key IS NULL",
         )
-        return Sides(kind, "_dd_left", "_dd_obs", "_dd_keys", w, symmetric=True)
-    temp(
-        "_vv_left",
-        "SELECT entity, camera_id AS key, camera_id AS label, t, obs_id FROM _link_reads",
-    )
+        right = f"(SELECT e, key AS k, t, obs_id FROM {obs})"
+        # one row per bucket on both sides: equal buckets suffice
+        return Sides(kind, "_dd_left", right, obs, "_dd_keys", w, True, shifts=(0,))
     temp(
         "_vv_keys",
-        "SELECT sensor_id AS label, sensor_id AS key FROM sensor WHERE kind = 'plate_camera'",
+        "SELECT DISTINCT p.place AS label, p.place AS key FROM sensor s "
+        "JOIN _link_place p ON p.id = s.sensor_id WHERE s.kind = 'plate_camera'",
     )
-    temp("_vv_right", "SELECT entity, camera_id AS key, t, obs_id FROM _link_reads")
-    return Sides(kind, "_vv_left", "_vv_right", "_vv_keys", w, symmetric=True)
+    left = "(SELECT e, key AS k, key AS label, t, obs_id FROM _link_rd)"
+    right = "(SELECT e, key AS k, t, obs_id FROM _link_rd)"
+    return Sides(kind, left, right, "_link_rd", "_vv_keys", w, True, one_per_bucket=False)
 
 
-def co_units_sql(s: Sides, pairs: str | None = None) -> str:
-    """One row per (a, b, label, day) unit at which a and b were observed together.
-
-    Without ``pairs`` only the unit keys are returned (the cheap pass over everything);
-    with it, for those pairs only, each unit's closest observations (t_a, t_b, obs_a,
-    obs_b) as evidence."""
-    w = s.window_s
-    order = "AND l.entity < r.entity" if s.symmetric else "AND l.entity <> r.entity"
-    # the device-device kind is already one row per bucket: equal buckets suffice
-    shifts = "(VALUES (0)) o(k)" if s.kind == "device_device" else "(VALUES (-1), (0), (1)) o(k)"
-    if pairs is None:
-        left, right, chosen = s.left, s.right, ""
-        evidence = ""
-    else:
-        left = f"(SELECT * FROM {s.left} WHERE entity IN (SELECT a FROM {pairs}))"
-        right = f"(SELECT * FROM {s.right} WHERE entity IN (SELECT b FROM {pairs}))"
-        chosen = f"JOIN {pairs} p ON p.a = l.entity AND p.b = r.entity"
-        gap = "abs(epoch(r.t) - epoch(l.t))"
-        evidence = (
-            f", min(l.t) AS t_a, arg_min(r.t, {gap}) AS t_b, "
-            f"arg_min(l.obs_id, l.t) AS obs_a, arg_min(r.obs_id, {gap}) AS obs_b"
-        )
+def units_sql(s: Sides) -> str:
+    """Phase 1: every (a, b, label, day) unit with its observations: a's first (t_a,
+    obs_a) and b's closest to one of a's (t_b, obs_b); from the bucketed equality join
+    of ``left`` and ``right``, filtered on the exact gap."""
+    wms = s.window_s * 1000
+    order = "l.e < r.e" if s.symmetric else "l.e <> r.e"
+    shifts = ", ".join(f"({k})" for k in s.shifts)
+    gap = "abs(r.t - l.t)"
     return f"""
-WITH l AS (SELECT entity, key, label, t, obs_id, {_bucket("t", w)} + o.k AS b
-           FROM {left}, {shifts}),
-r AS (SELECT entity, key, t, obs_id, {_bucket("t", w)} AS b FROM {right})
-SELECT l.entity AS a, r.entity AS b, l.label, CAST(l.t AS DATE) AS day {evidence}
-FROM l JOIN r ON r.key = l.key AND r.b = l.b {order} {chosen}
-WHERE abs(epoch(r.t) - epoch(l.t)) <= {w}
-GROUP BY l.entity, r.entity, l.label, CAST(l.t AS DATE)
+WITH l AS (SELECT x.e, x.k, x.label, x.t, x.obs_id, x.t // {wms} + o.s AS bucket
+           FROM {s.left} x, (VALUES {shifts}) o(s)),
+r AS (SELECT e, k, t, obs_id, t // {wms} AS bucket FROM {s.right})
+SELECT l.e AS a, r.e AS b, l.label, l.t // {DAY_MS} AS day, min(l.t) AS t_a,
+       arg_min(l.obs_id, l.t) AS obs_a, arg_min(r.t, {gap}) AS t_b,
+       arg_min(r.obs_id, {gap}) AS obs_b
+FROM l JOIN r ON r.k = l.k AND r.bucket = l.bucket
+WHERE {order} AND {gap} <= {wms}
+GROUP BY l.e, r.e, l.label, l.t // {DAY_MS}
 """
 
 
-def expected_sql(s: Sides, candidates: str) -> str:
-    """λ for each candidate pair: the sum over a's units of b's presence at the place."""
-    w = s.window_s
-    return f"""
-WITH span AS (SELECT greatest(1, (epoch(max(t)) - epoch(min(t))) / {w}) AS n FROM {s.right}),
-presence_key AS (SELECT entity, key, count(DISTINCT {_bucket("t", w)}) AS buckets
-                 FROM {s.right} WHERE entity IN (SELECT b FROM {candidates})
-                 GROUP BY entity, key),
-presence AS (SELECT p.entity, k.label, least(1.0, 2.0 * sum(p.buckets) / any_value(span.n)) AS p
-             FROM presence_key p JOIN {s.keys} k ON k.key = p.key, span
-             GROUP BY p.entity, k.label),
-a_units AS (SELECT entity, label, count(DISTINCT CAST(t AS DATE)) AS n FROM {s.left}
-            WHERE entity IN (SELECT a FROM {candidates}) GROUP BY entity, label)
-SELECT c.a, c.b, sum(u.n * coalesce(p.p, 0.0)) AS expected
-FROM {candidates} c JOIN a_units u ON u.entity = c.a
-LEFT JOIN presence p ON p.entity = c.b AND p.label = u.label
-GROUP BY c.a, c.b
-"""
+def a_units_sql(s: Sides, entities: str) -> str:
+    """Each entity's units per label (a, label, n: its number of days there), for the
+    entities of the query ``entities``."""
+    return (
+        f"SELECT e AS a, label, count(DISTINCT t // {DAY_MS}) AS n FROM {s.left} "
+        f"WHERE e IN ({entities}) GROUP BY e, label"
+    )
+
+
+def bits_sql(units: str, expected: str) -> str:
+    """The Chernoff bound, in bits, on the Poisson tail of ``units`` given ``expected``."""
+    lam = f"greatest({expected}, 1e-6)"
+    return (
+        f"CASE WHEN {units} > {expected} THEN ({units} * ln({units} / {lam}) - {units} "
+        f"+ {expected}) / ln(2) ELSE 0.0 END"
+    )
 
 
 def alibi_sql(s: Sides, kept: str) -> str:
     """Together and apart counts over a's units at which b was observed in the window.
 
     Apart means b was observed only at keys more than :data:`ALIBI_M` from the place
-    (nearer keys are ambiguous: a moving phone, a neighbouring cell)."""
-    w = s.window_s
+    (nearer keys are ambiguous: a moving phone, a neighbouring cell). The time join is
+    on one BIGINT key, the entity and the bucket."""
+    wms = s.window_s * 1000
     dist = haversine_sql("kp.lat", "kp.lon", "lp.lat", "lp.lon")
     return f"""
-WITH obs AS (SELECT entity, label, CAST(t AS DATE) AS day, min(t) AS t
-             FROM {s.left} WHERE entity IN (SELECT a FROM {kept})
-             GROUP BY entity, label, CAST(t AS DATE), {_bucket("t", w)}),
-u AS (SELECT k.a, k.b, o.label, o.day, o.t, {_bucket("o.t", w)} + sh.k AS bucket
-      FROM {kept} k JOIN obs o ON o.entity = k.a, (VALUES (-1), (0), (1)) sh(k)),
+WITH obs AS (SELECT e, label, t // {DAY_MS} AS day, min(t) AS t
+             FROM {s.left} WHERE e IN (SELECT a FROM {kept})
+             GROUP BY e, label, t // {DAY_MS}, t // {wms}),
+u AS (SELECT k.a, k.b, o.label, o.day, o.t, k.b * {_SPREAD} + o.t // {wms} + sh.k AS g
+      FROM {kept} k JOIN obs o ON o.e = k.a, (VALUES (-1), (0), (1)) sh(k)),
+r AS (SELECT key, t, e * {_SPREAD} + t // {wms} AS g FROM {s.obs}
+      WHERE e IN (SELECT b FROM {kept})),
 seen AS (SELECT u.a, u.b, u.label, u.day,
                 bool_or(kk.key IS NOT NULL) AS together,
                 bool_and(kk.key IS NULL AND {dist} > {ALIBI_M}) AS apart
-         FROM u JOIN {s.right} r ON r.entity = u.b AND {_bucket("r.t", w)} = u.bucket
-                                AND abs(epoch(r.t) - epoch(u.t)) <= {w}
+         FROM u JOIN r ON r.g = u.g AND abs(r.t - u.t) <= {wms}
          LEFT JOIN {s.keys} kk ON kk.label = u.label AND kk.key = r.key
-         JOIN {s.positions} kp ON kp.id = r.key
-         JOIN {s.positions} lp ON lp.id = u.label
+         JOIN _link_place kp ON kp.place = r.key
+         JOIN _link_place lp ON lp.place = u.label
          GROUP BY u.a, u.b, u.label, u.day)
 SELECT a, b, count(*) FILTER (WHERE together) AS together,
        count(*) FILTER (WHERE apart) AS apart
@@ -312,65 +475,137 @@ FROM seen GROUP BY a, b
 """
 
 
-def score(temp: TempFn, kind: str, progress: Progress | None = None) -> None:
-    """Score one pair kind into the temporary tables ``_pairs_<kind>`` and
-    ``_evidence_<kind>`` (prepare() first)."""
+def score(
+    engine: Engine, kind: str, progress: Progress | None = None, *, append: bool = False
+) -> None:
+    """Score one pair kind and write its rows of ``cotravel_pair`` and
+    ``cotravel_evidence`` (made anew, or appended to with ``append``). Needs the tables
+    of :func:`prepare` in the same session; its own working tables are dropped as soon
+    as they are no longer needed (the units before the alibis), all when it returns."""
     say = progress or (lambda _m: None)
-    s = sides(temp, kind)
-    say(f"co-travel {kind}: joining")
-    temp("_co_units", co_units_sql(s))
-    temp(
-        "_co_cand",
-        "SELECT a, b, count(*) AS units, count(DISTINCT label) AS places, "
-        "count(DISTINCT day) AS days, min(day) AS first_day, max(day) AS last_day "
-        f"FROM _co_units GROUP BY a, b HAVING count(*) >= {MIN_UNITS}",
-    )
-    say(f"co-travel {kind}: chance baseline")
-    temp("_co_expected", expected_sql(s, "_co_cand"))
-    temp(
-        "_co_scored",
-        "SELECT c.*, greatest(e.expected, 1e-6) AS expected, "
-        "CASE WHEN c.units > e.expected THEN (c.units * ln(c.units / greatest(e.expected, 1e-6))"
-        " - c.units + e.expected) / ln(2) ELSE 0.0 END AS bits "
-        "FROM _co_cand c JOIN _co_expected e USING (a, b)",
-    )
-    temp("_co_kept", f"SELECT * FROM _co_scored WHERE bits >= {REPORT_BITS}")
-    say(f"co-travel {kind}: alibis")
-    temp(
-        "_co_top",
-        f"SELECT a, b FROM _co_kept QUALIFY row_number() OVER (PARTITION BY a ORDER BY bits DESC)"
-        f" <= {ALIBI_TOP} OR row_number() OVER (PARTITION BY b ORDER BY bits DESC) <= {ALIBI_TOP}",
-    )
-    temp("_co_alibi", alibi_sql(s, "_co_top"))
-    temp(
-        f"_pairs_{kind}",
-        f"SELECT {literal(kind)} AS kind, k.a, k.b, k.units, k.places, k.days, k.expected, "
-        "k.bits, coalesce(x.together, 0) AS together, coalesce(x.apart, 0) AS apart, "
-        "coalesce(x.together, 0) / greatest(1, coalesce(x.together, 0) + coalesce(x.apart, 0))"
-        " AS together_share, k.first_day, k.last_day "
-        "FROM _co_kept k LEFT JOIN _co_alibi x USING (a, b)",
-    )
-    say(f"co-travel {kind}: evidence")
-    temp("_co_kept_keys", "SELECT a, b FROM _co_kept")
-    temp(
-        f"_evidence_{kind}",
-        f"SELECT {literal(kind)} AS kind, a, b, label AS place, day, t_a, t_b, obs_a, obs_b "
-        f"FROM ({co_units_sql(s, '_co_kept_keys')})",
-    )
+    with engine.temp_tables() as temp:
+        s = sides(temp, kind)
+        with engine.temp_tables() as work:
+            say(f"co-travel {kind}: joining")
+            work("_co_units", units_sql(s))
+            work(
+                "_co_cand",
+                f"SELECT a, b, count(*) AS units FROM _co_units GROUP BY a, b "
+                f"HAVING count(*) >= {MIN_UNITS}",
+            )
+            say(f"co-travel {kind}: chance baseline")
+            presence = s.presence
+            if presence is None:
+                presence = "_co_presence"
+                work(
+                    presence,
+                    presence_sql(
+                        s.obs,
+                        s.keys,
+                        s.window_s,
+                        one_per_bucket=s.one_per_bucket,
+                        entities="SELECT b FROM _co_cand",
+                    ),
+                )
+            work("_co_au", a_units_sql(s, "SELECT a FROM _co_cand"))
+            work(
+                "_co_expected",
+                "SELECT c.a, c.b, sum(u.n * p.p) AS expected FROM _co_cand c "
+                f"JOIN _co_au u ON u.a = c.a JOIN {presence} p "
+                "ON p.b = c.b AND p.label = u.label GROUP BY c.a, c.b",
+            )
+            expected = "coalesce(e.expected, 0.0)"
+            temp(
+                "_co_kept",
+                f"SELECT c.a, c.b, c.units, greatest({expected}, 1e-6) AS expected, "
+                f"{bits_sql('c.units', expected)} AS bits FROM _co_cand c "
+                f"LEFT JOIN _co_expected e ON e.a = c.a AND e.b = c.b "
+                f"WHERE {bits_sql('c.units', expected)} >= {REPORT_BITS}",
+            )
+            say(f"co-travel {kind}: evidence")
+            temp(
+                "_co_ev",
+                "SELECT u.* FROM _co_units u JOIN _co_kept k ON k.a = u.a AND k.b = u.b",
+            )
+        temp(
+            "_co_span",
+            "WITH d AS (SELECT a, b, count(*) AS days, min(day) AS d0, max(day) AS d1 FROM "
+            "(SELECT DISTINCT a, b, day FROM _co_ev) GROUP BY a, b), "
+            "p AS (SELECT a, b, count(*) AS places FROM "
+            "(SELECT DISTINCT a, b, label FROM _co_ev) GROUP BY a, b) "
+            "SELECT d.a, d.b, p.places, d.days, d.d0, d.d1 FROM d "
+            "JOIN p ON p.a = d.a AND p.b = d.b",
+        )
+        say(f"co-travel {kind}: alibis")
+        temp(
+            "_co_top",
+            "SELECT a, b FROM _co_kept QUALIFY "
+            f"row_number() OVER (PARTITION BY a ORDER BY bits DESC, b) <= {ALIBI_TOP} OR "
+            f"row_number() OVER (PARTITION BY b ORDER BY bits DESC, a) <= {ALIBI_TOP}",
+        )
+        temp("_co_alibi", alibi_sql(s, "_co_top"))
+        say(f"co-travel {kind}: writing")
+        pairs = (
+            f"SELECT {literal(kind)} AS kind, na.name AS a, nb.name AS b, k.units, v.places, "
+            "v.days, k.expected, k.bits, coalesce(x.together, 0) AS together, "
+            "coalesce(x.apart, 0) AS apart, coalesce(x.together, 0) / "
+            "greatest(1, coalesce(x.together, 0) + coalesce(x.apart, 0)) AS together_share, "
+            f"{_date('v.d0')} AS first_day, {_date('v.d1')} AS last_day "
+            "FROM _co_kept k JOIN _co_span v ON v.a = k.a AND v.b = k.b "
+            "LEFT JOIN _co_alibi x ON x.a = k.a AND x.b = k.b "
+            "JOIN _link_entity na ON na.id = k.a JOIN _link_entity nb ON nb.id = k.b"
+        )
+        evidence = (
+            f"SELECT {literal(kind)} AS kind, na.name AS a, nb.name AS b, p.id AS place, "
+            f"{_date('x.day')} AS day, {_time('x.t_a')} AS t_a, {_time('x.t_b')} AS t_b, "
+            "x.obs_a, x.obs_b FROM _co_ev x JOIN _link_entity na ON na.id = x.a "
+            "JOIN _link_entity nb ON nb.id = x.b JOIN _link_place p ON p.place = x.label"
+        )
+        for table, sql in ((PAIRS, pairs), (EVIDENCE, evidence)):
+            if append:
+                engine.execute(f"INSERT INTO {quote(table)} {sql}")
+            else:
+                engine.materialise(table, sql)
 
 
 def run(
     engine: Engine, *, plates: str | None = None, progress: Progress | None = None
 ) -> Mapping[str, int]:
     """Write ``link_device``, ``link_coverage``, ``cotravel_pair`` and ``cotravel_evidence``."""
+    say = progress or (lambda _m: None)
     counts = {COVERAGE: engine.materialise(COVERAGE, coverage_sql())}
     with engine.temp_tables() as temp:
+        say("co-travel: reading observations")
         prepare(temp, plates)
-        counts[DEVICES] = engine.materialise(DEVICES, device_sql("_link_events"))
-        for kind in WINDOWS:
-            score(temp, kind, progress)
-        union = " UNION ALL ".join(f"SELECT * FROM _pairs_{k}" for k in WINDOWS)
-        counts[PAIRS] = engine.materialise(PAIRS, union)
-        union = " UNION ALL ".join(f"SELECT * FROM _evidence_{k}" for k in WINDOWS)
-        counts[EVIDENCE] = engine.materialise(EVIDENCE, union)
+        counts[DEVICES] = engine.materialise(DEVICES, devices_sql())
+        for i, kind in enumerate(WINDOWS):
+            score(engine, kind, progress, append=i > 0)
+    counts[PAIRS] = engine.row_count(PAIRS)
+    counts[EVIDENCE] = engine.row_count(EVIDENCE)
     return counts
+
+
+__all__ = [
+    "ALIBI_M",
+    "ALIBI_TOP",
+    "COVERAGE",
+    "CROWD",
+    "DEVICES",
+    "EVIDENCE",
+    "MIN_UNITS",
+    "PAIRS",
+    "PRESENCE_CAP",
+    "REPORT_BITS",
+    "WINDOWS",
+    "Sides",
+    "coverage_sql",
+    "device_events_sql",
+    "device_sql",
+    "devices_sql",
+    "haversine_sql",
+    "prepare",
+    "run",
+    "score",
+    "sides",
+    "units_sql",
+]
