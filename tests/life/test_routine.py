@@ -9,10 +9,8 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
-from tessera.life import tables
 from tessera.life.routine import (
     EARTH_RADIUS_M,
     PROFILE,
@@ -25,59 +23,7 @@ from tessera.life.routine import (
 )
 from tessera.workspace import Workspace
 
-BERLIN = ZoneInfo("Europe/Berlin")
-MONDAY = dt.date(2026, 3, 2)  # three weeks before summer time begins (29 March)
-HOME = (1, 52.50, 13.30)
-WORK = (2, 52.51, 13.30)  # 0.01 degrees north: 1,111.95 m on the 6,371 km sphere
-
-Stay = tuple[str, dt.datetime, dt.datetime, tuple[int, float, float]]
-
-
-def local(day: dt.date, hour: float) -> dt.datetime:
-    """The UTC instant at which Berlin's wall clock shows ``hour`` (24 is the next
-    midnight) on ``day``: Python adds hours to a zoned time on the wall clock."""
-    midnight = dt.datetime.combine(day, dt.time(), BERLIN)
-    return (midnight + dt.timedelta(hours=hour)).astimezone(dt.UTC)
-
-
-def write_stays(ws: Workspace, stays: Sequence[Stay], zone: str = "Europe/Berlin") -> None:
-    """``life_stay`` from (subject, start, end, (place_id, lat, lon)) and the zone."""
-    engine = ws.engine
-    engine.execute("INSERT OR REPLACE INTO tessera_meta VALUES ('timezone', ?)", [zone])
-    engine.execute(f"CREATE TABLE {tables.STAY} ({tables.COLUMNS[tables.STAY]})")
-    data = pa.table(
-        {
-            "subject": [s[0] for s in stays],
-            "stay_id": list(range(1, len(stays) + 1)),
-            "started_at": pa.array([s[1] for s in stays], pa.timestamp("us", tz="UTC")),
-            "finished_at": pa.array([s[2] for s in stays], pa.timestamp("us", tz="UTC")),
-            "place_id": [s[3][0] for s in stays],
-            "lat": [s[3][1] for s in stays],
-            "lon": [s[3][2] for s in stays],
-        }
-    )
-    engine.register_arrow("_test_stays", data)
-    engine.execute(
-        f"INSERT INTO {tables.STAY} (subject, subject_kind, stay_id, started_at, finished_at, "
-        "lat, lon, place_id, n_obs) SELECT subject, 'person', stay_id, started_at, finished_at, "
-        "lat, lon, place_id, 10 FROM _test_stays"
-    )
-    engine.unregister("_test_stays")
-
-
-def worker_stays(subject: str, days: int, first: dt.date = MONDAY) -> list[Stay]:
-    """Home every night, at work 09:00-17:00 on weekdays, at home all weekend; in transit
-    08:00-09:00 and 17:00-18:00 (unknown hours). ``first`` must be a Monday."""
-    stays: list[Stay] = []
-    start = local(first, 0)
-    for d in range(days):
-        day = first + dt.timedelta(days=d)
-        if day.weekday() < 5:
-            stays.append((subject, start, local(day, 8), HOME))
-            stays.append((subject, local(day, 9), local(day, 17), WORK))
-            start = local(day, 18)
-    stays.append((subject, start, local(first + dt.timedelta(days=days), 0), HOME))
-    return stays
+from ._world import HOME, MONDAY, WORK, local, worker_stays, write_stays
 
 
 def worker_sequence(days: int) -> list[int]:
@@ -250,8 +196,9 @@ def test_fano_bound_known_values() -> None:
 
 def test_tables_have_the_declared_columns(worker: Workspace) -> None:
     """The written tables match the layouts in ``COLUMNS`` (names and types)."""
-    from tessera.life.routine import COLUMNS
+    from tessera.life.tables import COLUMNS
 
-    for table, ddl in COLUMNS.items():
+    for table in (ROUTINE, PROFILE):
+        ddl = COLUMNS[table]
         declared = [tuple(c.strip().split(" ", 1)) for c in ddl.split(",")]
         assert worker.engine.columns(table) == declared

@@ -13,6 +13,8 @@ from tessera.errors import WorkspaceError
 from tessera.evaluate import life as life_eval
 from tessera.evaluate.truth import Truth
 from tessera.life import STAYS, tables
+from tessera.link.cotravel import DEVICES, device_sql
+from tessera.link.keys import device_events_sql
 from tessera.workspace import Workspace
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -106,6 +108,8 @@ class World:
 
 
 def _build(ws: Workspace) -> None:
+    # the device list the cotravel stage writes, then the stage under test
+    ws.engine.materialise(DEVICES, device_sql(f"({device_events_sql()})"))
     STAYS.run(ws.engine)
 
 

@@ -137,10 +137,21 @@ class Engine(ABC):
             sqlglot.transpile(sql, read=CANONICAL_DIALECT, write=self.dialect, pretty=False)
         )
 
-    def materialise(self, name: str, sql: str) -> int:
-        """Create or replace table ``name`` from a query; return its row count."""
+    def materialise(self, name: str, sql: str, columns: str | None = None) -> int:
+        """Create or replace table ``name`` from a query; return its row count.
+
+        ``columns``, a column DDL (``"a VARCHAR, n INTEGER"``, names without commas in
+        their types), fixes the table's layout: the table is created with it and the
+        query's columns of those names are inserted, cast to the declared types, so a
+        stage cannot drift from its table contract.
+        """
         self.require("materialise")
-        self.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS {sql}")
+        if columns is None:
+            self.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS {sql}")
+        else:
+            names = ", ".join(quote(part.split()[0]) for part in columns.split(","))
+            self.execute(f"CREATE OR REPLACE TABLE {quote(name)} ({columns})")
+            self.execute(f"INSERT INTO {quote(name)} SELECT {names} FROM ({sql}) AS q")
         rows = self.fetch_rows(f"SELECT count(*) FROM {quote(name)}")
         return int(rows[0][0])
 

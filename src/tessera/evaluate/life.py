@@ -134,29 +134,20 @@ def _anomalies(ws: Workspace, truth: Truth) -> dict[str, float]:
     from tessera.life.settings import local_timezone
 
     _subjects(ws, truth, 1)
-    found = ws.engine.fetch_arrow(
-        f"SELECT s.person_id, a.kind, a.started_at, a.finished_at FROM {tables.ANOMALY} a "
-        "JOIN _eval_life_subject s USING (subject)"
-    )
-    scored = ws.engine.fetch_arrow("SELECT person_id FROM _eval_life_subject")
     expected = anomaly_truth(truth, zone=local_timezone(ws.engine))
-    import pyarrow.compute as pc
-
-    keep = pc.is_in(
-        expected.column("person_id"),
-        value_set=scored.column("person_id").cast(expected.schema.field("person_id").type),
-    )
-    expected = expected.filter(keep)
+    with arrow_view(ws, "_eval_anomaly_truth", expected):
+        # the truth's anomalies of scored people; found ones keyed by true person
+        expected = ws.engine.fetch_arrow(
+            "SELECT t.* FROM _eval_anomaly_truth t "
+            "WHERE t.person_id IN (SELECT person_id FROM _eval_life_subject)"
+        )
     if not expected.num_rows:
         raise SkipProvider("the truth has no anomaly of a scored person")
-    return anomaly_metrics(
-        found.cast(
-            found.schema.set(
-                0, found.schema.field(0).with_type(expected.schema.field("person_id").type)
-            )
-        ),
-        expected,
+    found = ws.engine.fetch_arrow(
+        "SELECT s.person_id, a.kind, a.started_at, a.finished_at "
+        f"FROM {tables.ANOMALY} a JOIN _eval_life_subject s USING (subject)"
     )
+    return anomaly_metrics(found, expected)
 
 
 PROVIDERS = (

@@ -40,7 +40,7 @@ def _stays(engine: Engine) -> Mapping[str, int]:
 STAYS = Stage(
     name="stays",
     description="Stays, significant places, home and work of every person and device.",
-    inputs=("obs_device_event", "sensor", "reg_address", "link_device_person"),
+    inputs=("obs_device_event", "sensor", "reg_address", "link_device", "link_device_person"),
     outputs=(
         "life_coverage",
         "life_sector",

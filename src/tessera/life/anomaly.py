@@ -1,7 +1,8 @@
 """Anomalies: where a subject's days depart from their own routine.
 
 Reads ``life_stay`` and ``life_active_hour`` and writes ``life_anomaly`` (layout in
-:data:`COLUMNS`), one row per anomaly of four kinds. Every score is a surprise in bits
+:data:`tessera.life.tables.COLUMNS`), one row per anomaly of four kinds. Every score is
+a surprise in bits
 against the subject's *own* baseline, never against other people's; thresholds are the
 module constants below. Local weekdays and hours are those of
 :func:`tessera.life.settings.local_timezone`, and hour slices are those of
@@ -83,13 +84,6 @@ if TYPE_CHECKING:
 
 ANOMALY = tables.ANOMALY
 
-COLUMNS: dict[str, str] = {
-    ANOMALY: (
-        "subject VARCHAR, subject_kind VARCHAR, anomaly_id BIGINT, kind VARCHAR, "
-        "started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, place_id BIGINT, lat DOUBLE, "
-        "lon DOUBLE, score DOUBLE, baseline DOUBLE, evidence VARCHAR"
-    ),
-}
 
 KINDS = ("new_place", "unusual_hour", "profile_break", "dark_period")
 STAY_KINDS = ("new_place", "unusual_hour", "profile_break")
@@ -165,7 +159,8 @@ def detect(
     kinds: Sequence[str] = KINDS,
     out: str = ANOMALY,
 ) -> int:
-    """Write the anomalies of ``kinds`` to table ``out`` (layout :data:`COLUMNS`) from a
+    """Write the anomalies of ``kinds`` to table ``out`` (layout
+    :data:`tessera.life.tables.COLUMNS`) from a
     stay table and an active-hour table of the ``tables`` layouts, reading local time in
     ``zone``; return the row count. ``dark_period`` needs ``active_hours``; the other
     kinds only ``stays`` (of which subject, subject_kind, stay_id, started_at,

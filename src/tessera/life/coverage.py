@@ -4,7 +4,7 @@ A generic radio model places a device that a cell sector serves. Each building o
 address register (``reg_address``, the positions people are at) gets the signal of every
 sector of each network within :data:`REACH_M`: log-distance path loss (exponent 3.5) and
 the parabolic sector antenna pattern of 3GPP TR 36.814, the model ``cotravel`` uses for
-cameras (:func:`tessera.link.cotravel.coverage_sql`). The chance that a device in the
+cameras (:func:`tessera.link.keys.signal_db_sql`). The chance that a device in the
 building is served by a sector is a softmax of the signals of its network with a
 temperature of :data:`SOFTMAX_DB` dB: the strongest sector serves, and near a boundary the
 runner-up often does (tower ping-pong). Buildings are joined to sectors on a grid key with
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tessera.link.keys import haversine_sql
+from tessera.link.keys import haversine_sql, off_azimuth_sql, signal_db_sql
 
 if TYPE_CHECKING:
     from tessera.engines.base import Engine
@@ -53,9 +53,6 @@ def _cell(lat: str, lon: str, dlat: str = "0", dlon: str = "0") -> str:
 def coverage_sql() -> str:
     """``(sensor_id, building, lat, lon, p)`` for every building and sector in reach."""
     dist = haversine_sql("s.lat", "s.lon", "bk.lat", "bk.lon")
-    bearing = (
-        "degrees(atan2(radians(bk.lon - s.lon) * cos(radians(s.lat)), radians(bk.lat - s.lat)))"
-    )
     shifts = " UNION ALL ".join(
         f"SELECT {dy} AS dy, {dx} AS dx" for dy in (-1, 0, 1) for dx in (-1, 0, 1)
     )
@@ -71,13 +68,10 @@ s AS (SELECT sensor_id, any_value(source) AS source, any_value(lat) AS lat,
       FROM sensor WHERE kind = 'cell_sector' AND lat IS NOT NULL AND lon IS NOT NULL
       GROUP BY sensor_id),
 d AS (SELECT s.sensor_id, s.source, bk.building, bk.lat, bk.lon, {dist} AS distance_m,
-             CASE WHEN s.azimuth_deg IS NULL THEN 0.0
-                  ELSE abs((({bearing} - s.azimuth_deg + 540) % 360) - 180)
-             END AS off_deg, s.bw
+             {off_azimuth_sql("s", "bk")} AS off_deg, s.bw
       FROM s JOIN bk USING (cell)),
 g AS (SELECT sensor_id, source, building, lat, lon,
-             -35 * log10(greatest(distance_m, 30)) - least(12 * pow(off_deg / bw, 2), 20)
-               AS signal_db
+             {signal_db_sql("distance_m", "off_deg", "bw")} AS signal_db
       FROM d WHERE distance_m <= {REACH_M}),
 e AS (SELECT sensor_id, building, lat, lon,
              exp((signal_db - max(signal_db) OVER (PARTITION BY building, source))

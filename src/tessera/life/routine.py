@@ -1,6 +1,6 @@
 """Routines: the weekly presence profile of each subject, and how predictable it is.
 
-Reads ``life_stay`` and writes two tables (layouts in :data:`COLUMNS`).
+Reads ``life_stay`` and writes two tables (layouts in :data:`tessera.life.tables.COLUMNS`).
 
 **Hour slices.** Every stay is cut at the local clock hours it covers (the zone of
 :func:`tessera.life.settings.local_timezone`). The cuts are made on the UTC time line
@@ -75,18 +75,6 @@ if TYPE_CHECKING:
 ROUTINE = tables.ROUTINE
 PROFILE = tables.PROFILE
 
-# name -> column DDL of the tables written here
-COLUMNS: dict[str, str] = {
-    ROUTINE: (
-        "subject VARCHAR, subject_kind VARCHAR, place_id BIGINT, dow SMALLINT, hour SMALLINT, "
-        "seconds DOUBLE, share DOUBLE"
-    ),
-    PROFILE: (
-        "subject VARCHAR, subject_kind VARCHAR, days_observed INTEGER, places INTEGER, "
-        "radius_of_gyration_m DOUBLE, regularity DOUBLE, entropy_random DOUBLE, "
-        "entropy_uncorrelated DOUBLE, entropy_real DOUBLE, predictability_max DOUBLE"
-    ),
-}
 
 EARTH_RADIUS_M = 6_371_000.0
 # entropy_real (and predictability_max) need at least this many known hours

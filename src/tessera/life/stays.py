@@ -36,6 +36,7 @@ from tessera.engines.base import literal
 from tessera.errors import StageError
 from tessera.life import tables
 from tessera.life.coverage import SECTORS
+from tessera.link.cotravel import DEVICES
 from tessera.link.keys import device_events_sql
 
 if TYPE_CHECKING:
@@ -127,13 +128,13 @@ def _stays_of_chunk(
     inside = np.cumsum(member[:-1]) > 0
     stay_of = np.full(len(t), -1, dtype=np.int64)
     stay_of[inside] = np.repeat(np.arange(len(first)), n)
-    # precision-weighted position
+    # precision-weighted position (members of a stay are contiguous: sums by reduceat)
+    starts = np.cumsum(n) - n
     w = 1.0 / np.square(unc)
-    wsum = np.add.reduceat(w[inside], np.r_[0, np.cumsum(n)[:-1]]) if len(n) else w[:0]
-    starts = np.r_[0, np.cumsum(n)[:-1]] if len(n) else n
-    s_lat = np.add.reduceat((w * lat)[inside], starts) / wsum if len(n) else lat[:0]
-    s_lon = np.add.reduceat((w * lon)[inside], starts) / wsum if len(n) else lon[:0]
-    s_unc = np.add.reduceat((w * unc)[inside], starts) / wsum if len(n) else unc[:0]
+    wsum = np.add.reduceat(w[inside], starts)
+    s_lat = np.add.reduceat((w * lat)[inside], starts) / wsum
+    s_lon = np.add.reduceat((w * lon)[inside], starts) / wsum
+    s_unc = np.add.reduceat((w * unc)[inside], starts) / wsum
     # bounds moved towards the neighbouring observations of the same subject
     prev_ok = (first > 0) & (code[np.maximum(first - 1, 0)] == code[first])
     next_ok = (last + 1 < len(t)) & (code[np.minimum(last + 1, len(t) - 1)] == code[last])
@@ -148,7 +149,7 @@ def _stays_of_chunk(
     place_id = subj * PLACE_SPACE + place
     # sources of each stay as a bit mask
     mask = np.left_shift(1, src.astype(np.int64))
-    bits = np.bitwise_or.reduceat(mask[inside], starts) if len(n) else mask[:0]
+    bits = np.bitwise_or.reduceat(mask[inside], starts)
     src_lists = [[s for k, s in enumerate(sources) if b >> k & 1] for b in bits.tolist()]
     offsets = np.r_[0, np.cumsum(n)].astype(np.int32)
     stays = pa.table(
@@ -206,18 +207,47 @@ def _stays_of_chunk(
     return stays, place_sectors, place_gps
 
 
+def _active_hours_of_chunk(data: pa.Table, sources: list[str]) -> pa.Table:
+    """Events per (subject code, clock hour) with the sources seen in it."""
+    code = data.column("code").to_numpy().astype(np.int64)
+    if len(code) == 0:
+        return pa.table({"code": pa.array([], pa.int64()), "h": pa.array([], pa.int64()),
+                         "events": pa.array([], pa.int32()),
+                         "sources": pa.array([], pa.list_(pa.string()))})  # fmt: skip
+    hour = np.floor(data.column("t").to_numpy() / 3600).astype(np.int64)
+    src = data.column("src").to_numpy().astype(np.int64)
+    c0, h0 = code.min(), hour.min()
+    if code.max() - c0 >= 1 << 24 or hour.max() - h0 >= 1 << 20:
+        raise StageError("stays: a chunk spans too many subjects or hours")
+    # one key per (subject, hour): rows of one key are counted and their sources OR-ed
+    keys, inverse = np.unique(((code - c0) << 20) | (hour - h0), return_inverse=True)
+    events = np.bincount(inverse, minlength=len(keys))
+    masks = np.zeros(len(keys), dtype=np.int64)
+    np.bitwise_or.at(masks, inverse, np.left_shift(1, src))
+    names: dict[int, list[str]] = {}
+    for m in np.unique(masks).tolist():
+        names[m] = [s for k, s in enumerate(sources) if m >> k & 1]
+    return pa.table(
+        {
+            "code": pa.array((keys >> 20) + c0, pa.int64()),
+            "h": pa.array((keys & ((1 << 20) - 1)) + h0, pa.int64()),
+            "events": pa.array(events, pa.int32()),
+            "sources": pa.array([names[m] for m in masks.tolist()], pa.list_(pa.string())),
+        }
+    )
+
+
 def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> dict[str, int]:
     """Write :data:`tables.STAY` and :data:`tables.ACTIVE_HOUR`, and leave the temporary
     tables the places step reads (:data:`PLACE_SECTORS`, :data:`PLACE_GPS`,
     :data:`SUBJECTS`)."""
-    temp("_life_events", events_sql())
     # subjects: a person with all the devices attributed to them, or a device alone
+    # (link_device lists every device key the events carry, with its event count)
     temp(
         "_life_device",
         "SELECT d.device, coalesce(p.person, d.device) AS subject, "
         "CASE WHEN p.person IS NULL THEN 'device' ELSE 'person' END AS subject_kind, d.events "
-        "FROM (SELECT device, count(*) AS events FROM _life_events GROUP BY device) d "
-        "LEFT JOIN link_device_person p USING (device)",
+        f"FROM {DEVICES} d LEFT JOIN link_device_person p USING (device)",
     )
     temp(
         SUBJECTS,
@@ -226,7 +256,10 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
         "sum(events) AS events FROM _life_device GROUP BY subject)",
     )
     sources = [
-        r[0] for r in engine.fetch_rows("SELECT DISTINCT source FROM _life_events ORDER BY 1")
+        r[0]
+        for r in engine.fetch_rows(
+            "SELECT DISTINCT source FROM obs_device_event WHERE source IS NOT NULL ORDER BY 1"
+        )
     ]
     if len(sources) > 62:
         raise StageError(
@@ -243,17 +276,18 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
     temp(
         "_life_sector_code",
         "SELECT sensor_id, CAST(row_number() OVER (ORDER BY sensor_id) - 1 AS INTEGER) AS sec "
-        "FROM (SELECT DISTINCT sensor_id FROM _life_events WHERE sensor_id IS NOT NULL)",
+        f"FROM {SECTORS}",
     )
     sectors = pa.array(
         [r[0] for r in engine.fetch_rows("SELECT sensor_id FROM _life_sector_code ORDER BY sec")],
         pa.string(),
     )
+    # every located observation, read once, as integers
     temp(
         "_life_keyed",
         f"SELECT s.code, e.t, e.lat, e.lon, e.unc, e.obs_id, sc.src, "
         "coalesce(c.sec, -1) AS sec "
-        f"FROM _life_events e JOIN _life_device d USING (device) "
+        f"FROM ({events_sql()}) e JOIN _life_device d USING (device) "
         f"JOIN {SUBJECTS} s ON s.subject = d.subject "
         "JOIN _life_source_code sc USING (source) "
         "LEFT JOIN _life_sector_code c USING (sensor_id)",
@@ -289,6 +323,11 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
             ]
         ),
     )
+    active_schema = pa.schema(
+        [("code", pa.int64()), ("h", pa.int64()), ("events", pa.int32()),
+         ("sources", pa.list_(pa.string()))]
+    )  # fmt: skip
+    engine.create_temp_table("_life_active_raw", active_schema)
     chunks = _chunks(engine)
     next_id = 1
     for k, (lo, hi) in enumerate(chunks):
@@ -304,6 +343,7 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
         engine.append_arrow("_life_stay_raw", stays.cast(stay_schema))
         engine.append_arrow(PLACE_SECTORS, place_sectors)
         engine.append_arrow(PLACE_GPS, place_gps)
+        engine.append_arrow("_life_active_raw", _active_hours_of_chunk(data, sources))
     if progress:
         progress("stays", len(chunks), len(chunks))
     out = {
@@ -316,15 +356,8 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
         ),
         tables.ACTIVE_HOUR: engine.materialise(
             tables.ACTIVE_HOUR,
-            f"""
-WITH h AS (SELECT code, CAST(floor(t / 3600) AS BIGINT) AS h, src, count(*) AS n
-           FROM _life_keyed GROUP BY code, CAST(floor(t / 3600) AS BIGINT), src),
-a AS (SELECT h.code, h.h, CAST(sum(h.n) AS INTEGER) AS events,
-             list(c.source ORDER BY c.source) AS sources
-      FROM h JOIN _life_source_code c USING (src) GROUP BY h.code, h.h)
-SELECT s.subject, s.subject_kind, to_timestamp(a.h * 3600) AS hour, a.events, a.sources
-FROM a JOIN {SUBJECTS} s USING (code)
-""",
+            "SELECT s.subject, s.subject_kind, to_timestamp(a.h * 3600) AS hour, a.events, "
+            f"a.sources FROM _life_active_raw a JOIN {SUBJECTS} s USING (code)",
         ),
     }
     return out

@@ -34,4 +34,18 @@ COLUMNS: dict[str, str] = {
     ACTIVE_HOUR: (
         "subject VARCHAR, subject_kind VARCHAR, hour TIMESTAMPTZ, events INTEGER, sources VARCHAR[]"
     ),
+    ROUTINE: (
+        "subject VARCHAR, subject_kind VARCHAR, place_id BIGINT, dow SMALLINT, hour SMALLINT, "
+        "seconds DOUBLE, share DOUBLE"
+    ),
+    PROFILE: (
+        "subject VARCHAR, subject_kind VARCHAR, days_observed INTEGER, places INTEGER, "
+        "radius_of_gyration_m DOUBLE, regularity DOUBLE, entropy_random DOUBLE, "
+        "entropy_uncorrelated DOUBLE, entropy_real DOUBLE, predictability_max DOUBLE"
+    ),
+    ANOMALY: (
+        "subject VARCHAR, subject_kind VARCHAR, anomaly_id BIGINT, kind VARCHAR, "
+        "started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, place_id BIGINT, lat DOUBLE, "
+        "lon DOUBLE, score DOUBLE, baseline DOUBLE, evidence VARCHAR"
+    ),
 }

@@ -78,7 +78,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tessera.engines.base import Engine, TempFn, literal, quote
-from tessera.link.keys import device_events_sql, haversine_sql
+from tessera.link.keys import device_events_sql, haversine_sql, off_azimuth_sql, signal_db_sql
 
 PAIRS = "cotravel_pair"
 EVIDENCE = "cotravel_evidence"
@@ -123,20 +123,16 @@ def coverage_sql() -> str:
     it. Sectors without an azimuth count as omnidirectional.
     """
     dist = haversine_sql("s.lat", "s.lon", "c.lat", "c.lon")
-    bearing = "degrees(atan2(radians(c.lon - s.lon) * cos(radians(s.lat)), radians(c.lat - s.lat)))"
     return f"""
 WITH c AS (SELECT sensor_id AS camera_id, lat, lon FROM sensor WHERE kind = 'plate_camera'),
 s AS (SELECT sensor_id, source, lat, lon, azimuth_deg, coalesce(beamwidth_deg, 65) AS bw,
              coalesce(range_m, 2000) AS range_m
       FROM sensor WHERE kind = 'cell_sector'),
 p AS (SELECT c.camera_id, s.sensor_id, s.source, s.range_m, {dist} AS distance_m,
-             CASE WHEN s.azimuth_deg IS NULL THEN 0.0
-                  ELSE abs((({bearing} - s.azimuth_deg + 540) % 360) - 180) END AS off_deg,
-             s.bw
+             {off_azimuth_sql("s", "c")} AS off_deg, s.bw
       FROM c, s),
 g AS (SELECT camera_id, sensor_id, source, distance_m,
-             -35 * log10(greatest(distance_m, 30)) - least(12 * pow(off_deg / bw, 2), 20)
-               AS signal_db
+             {signal_db_sql("distance_m", "off_deg", "bw")} AS signal_db
       FROM p WHERE distance_m <= 1.5 * range_m)
 SELECT camera_id, sensor_id, distance_m, signal_db
 FROM g

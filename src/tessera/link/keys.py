@@ -12,6 +12,30 @@ def haversine_sql(lat1: str, lon1: str, lat2: str, lon2: str) -> str:
     )
 
 
+def off_azimuth_sql(site: str, point: str) -> str:
+    """Degrees (0-180) between a sector's azimuth and the bearing from its site (table
+    alias ``site`` with lat, lon, azimuth_deg) to a point (alias ``point``); 0 for a
+    sector without an azimuth (omnidirectional)."""
+    bearing = (
+        f"degrees(atan2(radians({point}.lon - {site}.lon) * cos(radians({site}.lat)), "
+        f"radians({point}.lat - {site}.lat)))"
+    )
+    return (
+        f"CASE WHEN {site}.azimuth_deg IS NULL THEN 0.0 "
+        f"ELSE abs((({bearing} - {site}.azimuth_deg + 540) % 360) - 180) END"
+    )
+
+
+def signal_db_sql(distance_m: str, off_deg: str, beamwidth_deg: str) -> str:
+    """Predicted signal (dB, up to a constant) of a sector at a point: a generic
+    log-distance path loss (exponent 3.5, distances under 30 m count as 30 m) with the
+    parabolic sector antenna pattern of 3GPP TR 36.814 (``-min(12 (off/bw)^2, 20)``)."""
+    return (
+        f"(-35 * log10(greatest({distance_m}, 30)) "
+        f"- least(12 * pow({off_deg} / {beamwidth_deg}, 2), 20))"
+    )
+
+
 def device_events_sql() -> str:
     """Every device event with its device key (``imsi:<IMSI>`` or ``imei:<IMEI>``).
 

@@ -229,6 +229,14 @@ def _zone(name: str | None) -> zoneinfo.ZoneInfo | None:
         ) from exc
 
 
+def zone_info(name: str) -> zoneinfo.ZoneInfo:
+    """The IANA zone ``name``; :class:`MappingError` naming it when there is none."""
+    found = _zone(name)
+    if found is None:  # pragma: no cover - only for name None, which the type excludes
+        raise MappingError("no timezone given")
+    return found
+
+
 def localize(naive: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     """Attach ``zone`` to a naive local time, resolving DST gaps and folds like ICU."""
     first = naive.replace(tzinfo=zone, fold=0)

@@ -283,14 +283,13 @@ class Workspace:
 
 
 def _check_zone(name: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from tessera.errors import MappingError
+    from tessera.types.temporal import zone_info
 
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise WorkspaceError(
-            f"unknown timezone {name!r}; use an IANA name such as Europe/Berlin or UTC"
-        ) from None
+        zone_info(name)
+    except MappingError as exc:
+        raise WorkspaceError(str(exc)) from None
 
 
 def _now() -> dt.datetime:
