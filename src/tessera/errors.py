@@ -14,6 +14,7 @@ traceback::
     │   └── UnsupportedOperation   the engine lacks a capability (declared as data)
     ├── StageError            a pipeline stage is misdeclared or failed
     ├── ResolutionError       entity resolution cannot do what was asked (unknown record, ...)
+    ├── NetworkError          a network query or export cannot do what was asked
     └── EvaluationError       scoring a workspace against a simulator's truth failed
         └── TruthError        the truth folder, or a file or column in it, is missing or unreadable
 """
@@ -60,6 +61,11 @@ class StageError(TesseraError):
 class ResolutionError(TesseraError):
     """Entity resolution cannot do what was asked: an unknown record, records of two
     kinds judged together, a missing model, inconsistent clustering parameters."""
+
+
+class NetworkError(TesseraError):
+    """A network query or export cannot do what was asked (unknown subject or format,
+    the network tables not built, an unwritable path)."""
 
 
 class EvaluationError(TesseraError):

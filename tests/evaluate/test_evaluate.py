@@ -172,8 +172,8 @@ def world(tmp_path: Path) -> tuple[Path, Path]:
     return make_world(tmp_path)
 
 
-# the linking and life providers: this world has no plate-read, vehicle-use, records or
-# stays truth, and no life tables
+# the linking, life and network providers: this world has no plate-read, vehicle-use,
+# records, stays, meetings or ties truth, and no life or network tables
 LINKING = {
     "link.plates",
     "link.second_phone",
@@ -183,6 +183,9 @@ LINKING = {
     "life.home_work",
     "life.stays",
     "life.anomalies",
+    "network.meetings",
+    "network.ties",
+    "network.communities",
 }
 
 

@@ -602,6 +602,127 @@ def _print_metrics(metrics: dict[str, float]) -> None:
     _console().print(table)
 
 
+@app.command()
+def export(
+    workspace: WorkspaceArg,
+    out: Annotated[
+        Path,
+        typer.Argument(
+            help="Output file; for --format i2 a folder that receives entities.csv and links.csv.",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="graphml (Gephi, yEd, Cytoscape), gexf (Gephi), i2 (Analyst's Notebook "
+            "CSV pair) or ftm (FollowTheMoney entities for Aleph, JSON lines).",
+        ),
+    ],
+    min_weight: Annotated[
+        float, typer.Option("--min-weight", help="Leave out edges of lower combined weight.")
+    ] = 0.0,
+    subject: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--subject",
+            "-s",
+            help="Export only these subjects and the edges among them (repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Export the network (see docs/network.md) for Gephi, i2 Analyst's Notebook or Aleph."""
+    from tessera.errors import TesseraError
+    from tessera.network.export import export_network
+    from tessera.workspace import Workspace
+
+    try:
+        with Workspace.open(workspace, read_only=True) as ws:
+            result = export_network(ws.engine, fmt, out, subjects=subject, min_weight=min_weight)
+    except TesseraError as exc:
+        _fail(exc)
+    console = _console()
+    console.print(
+        f"Wrote {result.nodes:,} nodes and {result.edges:,} edges as {result.format} to "
+        + ", ".join(f"[bold]{p}[/]" for p in result.paths),
+        soft_wrap=True,
+    )
+    for name, count in result.counts.items():
+        console.print(f"  {name}: {count:,}")
+
+
+@app.command()
+def path(
+    workspace: WorkspaceArg,
+    a: Annotated[str, typer.Argument(help="A subject: 'person:123', 'imsi:262...'.")],
+    b: Annotated[str, typer.Argument(help="The other subject.")],
+    max_hops: Annotated[int, typer.Option("--max-hops", help="Longest path searched.")] = 6,
+) -> None:
+    """The strongest connection between two subjects, with the evidence on every edge."""
+    from rich.table import Table
+
+    from tessera.errors import TesseraError
+    from tessera.network.graph import shortest_path
+    from tessera.workspace import Workspace
+
+    try:
+        with Workspace.open(workspace, read_only=True) as ws:
+            found = shortest_path(ws.engine, a, b, max_hops=max_hops)
+    except TesseraError as exc:
+        _fail(exc)
+    console = _console()
+    if found is None:
+        console.print(f"No path from {a} to {b} within {max_hops} hops.")
+        raise typer.Exit(1)
+    table = Table(title=f"{a} to {b}: {len(found.hops)} hop(s), distance {found.distance:.3g}")
+    for column in ("from", "to", "weight", "contact", "co-presence"):
+        table.add_column(column)
+    for hop in found.hops:
+        contact = hop.contact["evidence"] if hop.contact else ""
+        met = (
+            f"met {hop.copresence['meetings']} time(s) on {hop.copresence['days']} day(s)"
+            if hop.copresence
+            else ""
+        )
+        if hop.hidden:
+            met = f"{met} (hidden tie)".strip()
+        table.add_row(hop.a, hop.b, f"{hop.weight:.3g}", contact, met)
+    console.print(table)
+
+
+@app.command()
+def ego(
+    workspace: WorkspaceArg,
+    subject: Annotated[str, typer.Argument(help="A subject: 'person:123', 'imsi:262...'.")],
+    depth: Annotated[int, typer.Option("--depth", help="Hops from the subject.")] = 2,
+) -> None:
+    """A subject's ego network: everyone within DEPTH hops, by distance and community."""
+    from rich.table import Table
+
+    from tessera.errors import TesseraError
+    from tessera.network.graph import ego_network
+    from tessera.workspace import Workspace
+
+    try:
+        with Workspace.open(workspace, read_only=True) as ws:
+            found = ego_network(ws.engine, subject, depth=depth)
+    except TesseraError as exc:
+        _fail(exc)
+    nodes = found.nodes.sort_by([("hops", "ascending"), ("subject", "ascending")])
+    table = Table(
+        title=f"{subject}: {nodes.num_rows - 1} subject(s) within {depth} hop(s), "
+        f"{found.edges.num_rows} edge(s)"
+    )
+    for column in ("subject", "kind", "hops", "community"):
+        table.add_column(column)
+    for row in nodes.to_pylist():
+        community = "" if row["community"] is None else str(row["community"])
+        table.add_row(row["subject"], row["subject_kind"], str(row["hops"]), community)
+    _console().print(table)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

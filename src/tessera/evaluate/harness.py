@@ -64,11 +64,23 @@ def registered_providers() -> list[Provider]:
     from tessera.evaluate.ingest import PROVIDERS as ingest
     from tessera.evaluate.life import PROVIDERS as life
     from tessera.evaluate.linking import PROVIDERS as linking
+    from tessera.evaluate.meetings import PROVIDERS as meetings
+    from tessera.evaluate.network import PROVIDERS as network
     from tessera.evaluate.phones import PROVIDERS as phones
     from tessera.evaluate.plates import PROVIDERS as plates
     from tessera.evaluate.resolution import PROVIDERS as resolution
 
-    return [*ingest, *identifiers, *resolution, *plates, *phones, *linking, *life]
+    return [
+        *ingest,
+        *identifiers,
+        *resolution,
+        *plates,
+        *phones,
+        *linking,
+        *life,
+        *meetings,
+        *network,
+    ]
 
 
 def evaluate(

@@ -36,33 +36,52 @@ HOME_WORK_M = 300.0
 STAY_MATCH_M = 300.0
 
 
-def _subjects(ws: Workspace, truth: Truth, min_days: int) -> None:
-    """Temp table ``_eval_life_subject(person_id, subject, days)``: the subject scored for
-    each true person with at least ``min_days`` observed days."""
+def subject_person(ws: Workspace, truth: Truth, table: str) -> None:
+    """Temp table ``_eval_subject_person(subject, subject_kind, person_id)``: every
+    subject of ``table`` that stands for a true person. A person subject stands for the
+    true person behind most of its registry records (``records.parquet``); a device
+    subject (``imsi:X``, ``imei:Y``) for the owner of that SIM or handset
+    (``devices.parquet``)."""
     devices = truth.read("devices.parquet", ["person_id", "imsi", "imei"])
     _entity_person(ws, truth)
     with arrow_view(ws, "_eval_life_devices", devices):
         ws.engine.temp_table(
-            "_eval_life_subject",
+            "_eval_subject_person",
             f"""
-WITH obs AS (SELECT subject, any_value(subject_kind) AS kind, count(*) AS hours,
-                    count(DISTINCT CAST(hour AS DATE)) AS days
-             FROM {tables.ACTIVE_HOUR} GROUP BY subject),
+WITH s AS (SELECT DISTINCT subject, subject_kind FROM {table}),
 dev AS (SELECT 'imsi:' || imsi AS subject, max(person_id) AS person_id
         FROM _eval_life_devices WHERE imsi IS NOT NULL GROUP BY imsi
         UNION ALL
         SELECT 'imei:' || imei, max(person_id) FROM _eval_life_devices
-        WHERE imei IS NOT NULL GROUP BY imei),
-c AS (SELECT e.person_id, o.subject, o.days, o.hours, 0 AS rank FROM obs o
-      JOIN _eval_entity_person e ON e.entity_id = o.subject WHERE o.kind = 'person'
-      UNION ALL
-      SELECT d.person_id, o.subject, o.days, o.hours, 1 FROM obs o
-      JOIN dev d USING (subject) WHERE o.kind = 'device' AND d.person_id >= 0)
+        WHERE imei IS NOT NULL GROUP BY imei)
+SELECT s.subject, s.subject_kind, e.person_id
+FROM s JOIN _eval_entity_person e ON e.entity_id = s.subject
+WHERE s.subject_kind = 'person' AND e.person_id >= 0
+UNION ALL
+SELECT s.subject, s.subject_kind, d.person_id FROM s JOIN dev d USING (subject)
+WHERE s.subject_kind = 'device' AND d.person_id >= 0
+""",
+        )
+
+
+def _subjects(ws: Workspace, truth: Truth, min_days: int) -> None:
+    """Temp table ``_eval_life_subject(person_id, subject, days)``: the subject scored for
+    each true person with at least ``min_days`` observed days (a person subject before
+    a device, then the one with the most observed hours)."""
+    subject_person(ws, truth, tables.ACTIVE_HOUR)
+    ws.engine.temp_table(
+        "_eval_life_subject",
+        f"""
+WITH obs AS (SELECT subject, count(*) AS hours, count(DISTINCT CAST(hour AS DATE)) AS days
+             FROM {tables.ACTIVE_HOUR} GROUP BY subject),
+c AS (SELECT p.person_id, o.subject, o.days, o.hours,
+             CASE WHEN p.subject_kind = 'person' THEN 0 ELSE 1 END AS rank
+      FROM obs o JOIN _eval_subject_person p USING (subject))
 SELECT person_id, arg_min(subject, rank * 1e12 - hours) AS subject,
        arg_min(days, rank * 1e12 - hours) AS days
 FROM c GROUP BY person_id HAVING arg_min(days, rank * 1e12 - hours) >= {min_days}
 """,
-        )
+    )
 
 
 def _home_work(ws: Workspace, truth: Truth) -> dict[str, float]:

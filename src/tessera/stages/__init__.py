@@ -43,10 +43,11 @@ def registered_stages() -> list[Stage]:
     """Every stage Tessera has, in declaration order (see :func:`plan` for run order)."""
     from tessera.life import STAGES as life
     from tessera.link import STAGES as linking
+    from tessera.network import STAGES as network
     from tessera.resolve import STAGE as resolution
     from tessera.stages.identifiers import STAGE as identifiers
 
-    return [identifiers, resolution, *linking, *life]
+    return [identifiers, resolution, *linking, *life, *network]
 
 
 def source_tables() -> set[str]:

@@ -1,0 +1,127 @@
+"""Metrics of the network stages: tie recovery and communities against the truth.
+
+Each true person is scored through the subject that stands for them, as for pattern
+of life (:func:`tessera.evaluate.life._subjects`, with at least one observed day); a
+subject that stands for more than one true person (a merge) is left out, with its
+people.
+
+- ``network.tie.auc``: how well ``net_edge.weight`` ranks the true ties
+  (``ties.parquet``, any kind) above pairs with no tie: the ROC AUC over every true tie
+  between two scored people (``network.tie.positives``) against as many pairs of scored
+  people drawn at random, without a tie (a fixed seed). A pair with no edge scores 0.
+- ``network.community.nmi``: normalised mutual information between the Leiden
+  communities (``net_community``) and the true organisations, over the scored people
+  who belong to an organisation and are in the graph (``network.community.people``);
+  ``network.community.coverage`` is the share of the scored organisation members who
+  are in the graph.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tessera.evaluate.harness import Provider, SkipProvider, arrow_view, share
+from tessera.evaluate.life import _subjects
+from tessera.evaluate.scores import nmi, roc_auc
+from tessera.network import tables
+
+if TYPE_CHECKING:
+    from tessera.evaluate.truth import Truth
+    from tessera.workspace import Workspace
+
+SEED = 7
+
+
+def _scored(ws: Workspace, truth: Truth) -> None:
+    """Temp table ``_eval_net_subject(person_id, subject)``, one subject per person."""
+    _subjects(ws, truth, 1)
+    ws.engine.temp_table(
+        "_eval_net_subject",
+        "SELECT person_id, subject FROM _eval_life_subject WHERE subject IN ("
+        "SELECT subject FROM _eval_life_subject GROUP BY subject HAVING count(*) = 1)",
+    )
+
+
+def _ties(ws: Workspace, truth: Truth) -> dict[str, float]:
+    import numpy as np
+
+    _scored(ws, truth)
+    true_ties = truth.read("ties.parquet", ["person_a", "person_b"])
+    with arrow_view(ws, "_eval_net_ties", true_ties):
+        positives = ws.engine.fetch_arrow(
+            """
+            SELECT DISTINCT least(sa.subject, sb.subject) AS a,
+                   greatest(sa.subject, sb.subject) AS b
+            FROM _eval_net_ties t
+            JOIN _eval_net_subject sa ON sa.person_id = t.person_a
+            JOIN _eval_net_subject sb ON sb.person_id = t.person_b
+            """
+        )
+    subjects = sorted(r[0] for r in ws.engine.fetch_rows("SELECT subject FROM _eval_net_subject"))
+    if positives.num_rows == 0 or len(subjects) < 3:
+        raise SkipProvider("no true tie joins two scored people")
+    tied = set(zip(positives["a"].to_pylist(), positives["b"].to_pylist(), strict=True))
+    rng = np.random.default_rng(SEED)
+    negatives: set[tuple[str, str]] = set()
+    possible = len(subjects) * (len(subjects) - 1) // 2 - len(tied)
+    want = min(len(tied), possible)
+    while len(negatives) < want:
+        i, j = rng.integers(0, len(subjects), 2)
+        pair = (min(subjects[i], subjects[j]), max(subjects[i], subjects[j]))
+        if i != j and pair not in tied:
+            negatives.add(pair)
+    weights = {
+        (a, b): w for a, b, w in ws.engine.fetch_rows(f"SELECT a, b, weight FROM {tables.EDGE}")
+    }
+    pairs = [*tied, *negatives]
+    scores = [weights.get(p, 0.0) for p in pairs]
+    labels = [True] * len(tied) + [False] * len(negatives)
+    return {
+        "network.tie.auc": roc_auc(scores, labels),
+        "network.tie.positives": len(tied),
+        "network.tie.recovered": share(sum(1 for p in tied if p in weights), len(tied)),
+    }
+
+
+def _communities(ws: Workspace, truth: Truth) -> dict[str, float]:
+    _scored(ws, truth)
+    persons = truth.read("persons.parquet", ["person_id", "organisation_id"])
+    with arrow_view(ws, "_eval_net_persons", persons):
+        rows = ws.engine.fetch_rows(
+            f"""
+            SELECT p.organisation_id, c.community
+            FROM _eval_net_persons p
+            JOIN _eval_net_subject s USING (person_id)
+            LEFT JOIN {tables.COMMUNITY} c ON c.subject = s.subject
+            WHERE p.organisation_id >= 0
+            """
+        )
+    placed = [(org, community) for org, community in rows if community is not None]
+    if len(placed) < 2:
+        raise SkipProvider("fewer than two organisation members are in the graph")
+    return {
+        "network.community.nmi": nmi([o for o, _ in placed], [c for _, c in placed]),
+        "network.community.people": len(placed),
+        "network.community.coverage": share(len(placed), len(rows)),
+    }
+
+
+_TRUTH = ("devices.parquet", "records.parquet")
+PROVIDERS = (
+    Provider(
+        name="network.ties",
+        prefix="network",
+        description="True ties ranked above random pairs by the combined edge weight (AUC).",
+        compute=_ties,
+        tables=(tables.EDGE, "life_active_hour", "resolution_record"),
+        truth_files=("ties.parquet", *_TRUTH),
+    ),
+    Provider(
+        name="network.communities",
+        prefix="network",
+        description="Leiden communities against the true organisations (NMI).",
+        compute=_communities,
+        tables=(tables.COMMUNITY, "life_active_hour", "resolution_record"),
+        truth_files=("persons.parquet", *_TRUTH),
+    ),
+)

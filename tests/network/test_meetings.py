@@ -1,0 +1,200 @@
+"""Meetings: hand-built stays whose meetings are known, and accuracy on the simulator."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tessera.engines.base import Engine
+from tessera.engines.duckdb.engine import DuckDBEngine
+from tessera.life import tables as life
+from tessera.network import MEETINGS, tables
+from tessera.network.meetings import meetings
+
+CAFE = (52.5200, 13.4000)
+T0 = "2026-10-05 18:00:00+00"
+
+
+def _at(minutes: int) -> str:
+    return f"TIMESTAMPTZ '{T0}' + INTERVAL {minutes} MINUTE"
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    eng = DuckDBEngine(None)
+    for name in (life.STAY, life.PLACE, life.HOME_WORK):
+        eng.execute(f"CREATE TABLE {name} ({life.COLUMNS[name]})")
+    try:
+        yield eng
+    finally:
+        eng.close()
+
+
+_next = iter(range(1, 10_000))
+
+
+def _home(eng: Engine, subject: str, n: int, building: str | None = None) -> None:
+    """Subject ``n`` lives 2 km north of the cafe, each in a separate building."""
+    lat, lon = CAFE[0] + 0.02 + n * 0.01, CAFE[1]
+    building = building or f"HOME{n}"
+    eng.execute(
+        f"INSERT INTO {life.HOME_WORK} VALUES ('{subject}', 'person', 'home', {n * 100}, "
+        f"{lat}, {lon}, '{building}', 0.9, 5, '{{}}')"
+    )
+
+
+def _stay(
+    eng: Engine,
+    subject: str,
+    start: int,
+    end: int,
+    place_id: int,
+    building: str | None,
+    at: tuple[float, float] = CAFE,
+    u: float = 50.0,
+) -> None:
+    sid = next(_next)
+    b = f"'{building}'" if building else "NULL"
+    eng.execute(
+        f"INSERT INTO {life.STAY} VALUES ('{subject}', 'person', {sid}, {_at(start)}, "
+        f"{_at(end)}, {at[0]}, {at[1]}, {u}, {place_id}, 5, ['operator_a_events'], [])"
+    )
+    eng.execute(
+        f"INSERT INTO {life.PLACE} SELECT '{subject}', 'person', {place_id}, {at[0]}, {at[1]}, "
+        f"50, {b}, 'cafe', 1, 1, 3600, {_at(start)}, {_at(end)} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {life.PLACE} WHERE subject = '{subject}' "
+        f"AND place_id = {place_id})"
+    )
+
+
+def test_two_people_at_a_cafe_meet(engine: Engine) -> None:
+    """A and B, both away from home, spend 90 minutes at one cafe: one meeting of two,
+    and one co-presence pair of one meeting."""
+    for n, s in enumerate(("person:a", "person:b")):
+        _home(engine, s, n)
+        _stay(engine, s, 0, 90, 1000 + n, "CAFE1")
+    out = meetings(engine)
+    assert out[tables.MEETING] == 1
+    row = engine.fetch_rows(
+        f"SELECT participants, building, epoch(finished_at) - epoch(started_at), discreet "
+        f"FROM {tables.MEETING}"
+    )[0]
+    assert row == (2, "CAFE1", 5400.0, False)
+    pair = engine.fetch_rows(f"SELECT a, b, meetings, seconds FROM {tables.COPRESENCE}")
+    assert pair == [("person:a", "person:b", 1, 5400.0)]
+
+
+def test_at_home_of_one_and_work_of_the_other_is_no_meeting(engine: Engine) -> None:
+    """The place is A's home and B's work: neither is away, so no meeting. A visitor C
+    there is no meeting either (both must be away: MIN_AWAY = 2); two visitors C and D
+    who are both away there make one meeting, without A and B."""
+    _home(engine, "person:a", 0, building="FLAT")
+    _home(engine, "person:b", 1)
+    engine.execute(
+        f"INSERT INTO {life.HOME_WORK} VALUES ('person:b', 'person', 'work', 555, "
+        f"{CAFE[0]}, {CAFE[1]}, 'FLAT', 0.9, 5, '{{}}')"
+    )
+    _stay(engine, "person:a", 0, 90, 0, "FLAT")
+    _stay(engine, "person:b", 0, 90, 555, "FLAT")
+    assert meetings(engine)[tables.MEETING] == 0
+    _home(engine, "person:c", 2)
+    _stay(engine, "person:c", 5, 85, 777, "FLAT")
+    assert meetings(engine)[tables.MEETING] == 0
+    _home(engine, "person:d", 3)
+    _stay(engine, "person:d", 0, 80, 888, "FLAT")
+    assert meetings(engine)[tables.MEETING] == 1
+    members = engine.fetch_rows(
+        f"SELECT subject, away_from_home_work FROM {tables.MEETING_MEMBER} ORDER BY subject"
+    )
+    assert members == [("person:c", True), ("person:d", True)]
+
+
+def test_short_overlap_is_no_meeting(engine: Engine) -> None:
+    """20 minutes together is below the 30-minute minimum."""
+    _home(engine, "person:a", 0)
+    _home(engine, "person:b", 1)
+    _stay(engine, "person:a", 0, 40, 1, "CAFE1")
+    _stay(engine, "person:b", 20, 60, 2, "CAFE1")
+    assert meetings(engine)[tables.MEETING] == 0
+
+
+def test_far_apart_is_no_meeting(engine: Engine) -> None:
+    """Same time, 2 km apart, different buildings: no meeting."""
+    _home(engine, "person:a", 0)
+    _home(engine, "person:b", 1)
+    _stay(engine, "person:a", 0, 90, 1, "CAFE1")
+    _stay(engine, "person:b", 0, 90, 2, "CAFE2", at=(CAFE[0] - 0.018, CAFE[1]))
+    assert meetings(engine)[tables.MEETING] == 0
+
+
+def test_three_people_make_one_meeting(engine: Engine) -> None:
+    """Three people at one cafe together: one meeting with three members, three pairs."""
+    for n, s in enumerate(("person:a", "person:b", "person:c")):
+        _home(engine, s, n)
+        _stay(engine, s, n * 5, 90 + n * 5, 10 + n, "CAFE1")
+    out = meetings(engine)
+    assert out[tables.MEETING] == 1
+    assert out[tables.MEETING_MEMBER] == 3
+    assert out[tables.COPRESENCE] == 3
+    assert engine.fetch_rows(f"SELECT participants FROM {tables.MEETING}") == [(3,)]
+
+
+def test_busy_place_has_higher_entropy_and_lower_privacy(engine: Engine) -> None:
+    """A pair meets at a quiet cafe only they use, another pair at a busy one that ten
+    other people pass through on other days: the busy place has the higher entropy
+    (ln of about twelve visitors), the lower privacy and the lower score."""
+    for n, s in enumerate(("person:a", "person:b", "person:c", "person:d")):
+        _home(engine, s, n)
+    _stay(engine, "person:a", 0, 90, 1, "QUIET")
+    _stay(engine, "person:b", 0, 90, 2, "QUIET")
+    busy = (CAFE[0] - 0.03, CAFE[1])
+    _stay(engine, "person:c", 0, 90, 3, "BUSY", at=busy)
+    _stay(engine, "person:d", 0, 90, 4, "BUSY", at=busy)
+    for k in range(10):
+        _home(engine, f"person:x{k}", 10 + k)
+        _stay(engine, f"person:x{k}", 2000 + 200 * k, 2090 + 200 * k, 50 + k, "BUSY", at=busy)
+    meetings(engine)
+    rows = {
+        r[0]: r[1:]
+        for r in engine.fetch_rows(
+            f"SELECT building, place_entropy, privacy, score FROM {tables.MEETING}"
+        )
+    }
+    quiet, crowded = rows["QUIET"], rows["BUSY"]
+    assert quiet[0] == pytest.approx(0.6931, abs=1e-3)  # two equal visitors: ln 2
+    assert crowded[0] == pytest.approx(2.4849, abs=1e-3)  # twelve equal visitors: ln 12
+    assert crowded[1] < quiet[1]
+    assert crowded[2] < quiet[2]
+
+
+# -- accuracy on the simulated district ------------------------------------------------
+def test_meetings_on_the_simulator(linked: tuple[Path, Path], tmp_path: Path) -> None:
+    """Run the stage on a copy of the built 600-person workspace and score it; the
+    floors are the figures measured when this was written, less a margin (far below
+    the issue's target of F1 0.90: see docs/network.md, Meetings, for why)."""
+    from tessera.evaluate import Truth, evaluate
+    from tessera.evaluate.meetings import PROVIDERS
+    from tessera.workspace import Workspace
+
+    out, path = linked
+    copy = tmp_path / "ws"
+    shutil.copytree(path, copy)
+    with Workspace.open(copy) as ws:
+        written = meetings(ws.engine)
+        assert set(written) == set(MEETINGS.outputs)
+        print(written)
+        result = evaluate(ws, Truth(out), PROVIDERS)
+    m = result.metrics
+    print(m)
+    assert m["network.meeting.true"] >= 50
+    assert m["network.meeting.recall"] >= RECALL_FLOOR
+    assert m["network.meeting.precision"] >= PRECISION_FLOOR
+    assert "network.meeting_discreet.f1" in m
+
+
+# measured on the fixture (600 people, 5 days, seed 5): recall 0.376, precision 0.165
+RECALL_FLOOR = 0.30
+PRECISION_FLOOR = 0.12

@@ -1,0 +1,115 @@
+"""Hidden ties and the combined edge list, on hand-made contact and co-presence pairs."""
+
+from __future__ import annotations
+
+from tessera.life import tables as life
+from tessera.network import tables
+from tessera.network.ties import COPRESENCE_FACTOR, MAX_WORKPLACE, WORKPLACE_WEIGHT, ties
+from tessera.workspace import Workspace
+
+T0 = "TIMESTAMPTZ '2026-10-05 10:00:00+00'"
+
+
+def _contact(
+    a: str, b: str, events: int, second: int, weight: float, b_kind: str = "person"
+) -> str:
+    return (
+        f"('{a}', 'person', '{b}', '{b_kind}', {events}, {events}, 0, 60.0, {events}, 0, 0.0, 1, "
+        f"{T0}, {T0}, false, {second}, {weight}, 'test', [1, 2])"
+    )
+
+
+def _met(a: str, b: str, meetings: int, weight: float) -> str:
+    return (
+        f"('{a}', 'person', '{b}', 'person', {meetings}, 0, {meetings}, 1, 3600.0, {weight}, "
+        f"{T0}, {T0}, [7])"
+    )
+
+
+def _work(subject: str, building: str) -> str:
+    return f"('{subject}', 'person', 'work', 1, 52.5, 13.4, '{building}', 0.9, 10, 'test')"
+
+
+def _build(
+    ws: Workspace, contacts: list[str], meetings: list[str], work: tuple[str, ...] = ()
+) -> dict[str, int]:
+    engine = ws.engine
+    for name, rows in (
+        (tables.CONTACT, contacts),
+        (tables.COPRESENCE, meetings),
+        (life.HOME_WORK, list(work)),
+    ):
+        layout = {**tables.COLUMNS, **life.COLUMNS}[name]
+        engine.execute(f"CREATE TABLE {name} ({layout})")
+        if rows:
+            engine.execute(f"INSERT INTO {name} VALUES {', '.join(rows)}")
+    return ties(engine)
+
+
+def test_pairs_that_meet_repeatedly_but_never_talk_are_hidden_ties(ws: Workspace) -> None:
+    counts = _build(
+        ws,
+        [_contact("person:1", "person:2", 5, 0, 2.0)],
+        [_met("person:1", "person:2", 4, 3.0), _met("person:3", "person:4", 3, 1.5),
+         _met("person:5", "person:6", 1, 0.5)],
+    )  # fmt: skip
+    rows = ws.engine.fetch_rows(f"SELECT a, b, kind, meetings, score FROM {tables.HIDDEN_TIE}")
+    # 1-2 talk, 5-6 met only once: only 3-4 is hidden
+    assert rows == [("person:3", "person:4", "meets_never_talks", 3, 1.5)]
+    assert counts[tables.HIDDEN_TIE] == 1
+
+
+def test_pairs_talking_only_through_second_phones_are_hidden_ties(ws: Workspace) -> None:
+    _build(
+        ws,
+        [_contact("person:1", "person:2", 6, 6, 2.0), _contact("person:1", "person:3", 6, 2, 2.0)],
+        [_met("person:1", "person:2", 1, 0.5)],
+    )
+    rows = ws.engine.fetch_rows(
+        f"SELECT a, b, kind, meetings, contact_events, second_phone_events, score "
+        f"FROM {tables.HIDDEN_TIE}"
+    )
+    assert rows == [
+        ("person:1", "person:2", "second_phones_only", 1, 6, 6, 2.0 + COPRESENCE_FACTOR * 0.5)
+    ]
+
+
+def test_edges_combine_both_weights_and_leave_out_outside_numbers(ws: Workspace) -> None:
+    _build(
+        ws,
+        [_contact("person:1", "person:2", 5, 0, 2.0),
+         _contact("person:1", "number:+4930123", 9, 0, 4.0, b_kind="number")],
+        [_met("person:1", "person:2", 1, 0.5), _met("person:3", "person:4", 2, 1.0)],
+    )  # fmt: skip
+    rows = ws.engine.fetch_rows(
+        f"SELECT a, b, contact_weight, copresence_weight, weight, hidden FROM {tables.EDGE} "
+        "ORDER BY a, b"
+    )
+    assert rows == [
+        ("person:1", "person:2", 2.0, 0.5, 2.0 + COPRESENCE_FACTOR * 0.5, False),
+        ("person:3", "person:4", 0.0, 1.0, COPRESENCE_FACTOR * 1.0, True),
+    ]
+    columns = [c for c, _ in ws.engine.columns(tables.EDGE)]
+    assert columns == [part.split()[0] for part in tables.COLUMNS[tables.EDGE].split(",")]
+
+
+def test_people_sharing_a_small_workplace_are_linked(ws: Workspace) -> None:
+    import math
+
+    big = tuple(_work(f"person:b{k:03d}", "TOWER") for k in range(MAX_WORKPLACE + 1))
+    _build(
+        ws,
+        [_contact("person:1", "person:2", 5, 0, 2.0)],
+        [],
+        (_work("person:1", "SHOP"), _work("person:2", "SHOP"), _work("person:3", "SHOP"), *big),
+    )
+    rows = ws.engine.fetch_rows(
+        f"SELECT a, b, contact_weight, workplace_weight, weight FROM {tables.EDGE} ORDER BY a, b"
+    )
+    w = WORKPLACE_WEIGHT / math.log(1 + 3)  # three people work at the shop
+    # the tower has more than MAX_WORKPLACE workers: no workplace edges there
+    assert rows == [
+        ("person:1", "person:2", 2.0, w, 2.0 + w),
+        ("person:1", "person:3", 0.0, w, w),
+        ("person:2", "person:3", 0.0, w, w),
+    ]
