@@ -258,7 +258,7 @@ def run(args: argparse.Namespace) -> Figures:
     t = time.perf_counter()
     engine.execute(
         f"CREATE TABLE {EDGE} AS SELECT a, a_kind, b, b_kind, weight AS contact_weight, "
-        f"0.0 AS copresence_weight, 0.0 AS workplace_weight, weight, false AS hidden "
+        f"0.0 AS copresence_weight, 0.0 AS place_weight, weight, false AS hidden "
         f"FROM {CONTACT}"
     )
     g = graph.load_graph(engine)

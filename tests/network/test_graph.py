@@ -242,7 +242,7 @@ def test_communities_of_the_district_follow_organisations(
             contacts(e)
             e.execute(
                 f"CREATE OR REPLACE TABLE {EDGE} AS SELECT a, a_kind, b, b_kind, "
-                "weight AS contact_weight, 0.0 AS copresence_weight, 0.0 AS workplace_weight, "
+                "weight AS contact_weight, 0.0 AS copresence_weight, 0.0 AS place_weight, "
                 f"weight, false AS hidden FROM {CONTACT}"
             )
             communities(e)

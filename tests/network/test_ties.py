@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tessera.life import tables as life
 from tessera.network import tables
-from tessera.network.ties import COPRESENCE_FACTOR, MAX_WORKPLACE, WORKPLACE_WEIGHT, ties
+from tessera.network.ties import COPRESENCE_FACTOR, MAX_SHARING, PLACE_WEIGHT, ties
 from tessera.workspace import Workspace
 
 T0 = "TIMESTAMPTZ '2026-10-05 10:00:00+00'"
@@ -26,8 +26,8 @@ def _met(a: str, b: str, meetings: int, weight: float) -> str:
     )
 
 
-def _work(subject: str, building: str) -> str:
-    return f"('{subject}', 'person', 'work', 1, 52.5, 13.4, '{building}', 0.9, 10, 'test')"
+def _work(subject: str, building: str, role: str = "work") -> str:
+    return f"('{subject}', 'person', '{role}', 1, 52.5, 13.4, '{building}', 0.9, 10, 'test')"
 
 
 def _build(
@@ -93,23 +93,37 @@ def test_edges_combine_both_weights_and_leave_out_outside_numbers(ws: Workspace)
     assert columns == [part.split()[0] for part in tables.COLUMNS[tables.EDGE].split(",")]
 
 
-def test_people_sharing_a_small_workplace_are_linked(ws: Workspace) -> None:
+def test_people_sharing_a_small_workplace_or_home_are_linked(ws: Workspace) -> None:
     import math
 
-    big = tuple(_work(f"person:b{k:03d}", "TOWER") for k in range(MAX_WORKPLACE + 1))
+    big = tuple(_work(f"person:b{k:03d}", "TOWER") for k in range(MAX_SHARING["work"] + 1))
+    block = tuple(
+        _work(f"person:h{k:03d}", "BLOCK", "home") for k in range(MAX_SHARING["home"] + 1)
+    )
     _build(
         ws,
         [_contact("person:1", "person:2", 5, 0, 2.0)],
         [],
-        (_work("person:1", "SHOP"), _work("person:2", "SHOP"), _work("person:3", "SHOP"), *big),
+        (
+            _work("person:1", "SHOP"),
+            _work("person:2", "SHOP"),
+            _work("person:3", "SHOP"),
+            _work("person:1", "HOUSE", "home"),
+            _work("person:4", "HOUSE", "home"),
+            _work("person:3", "SHOP", "home"),  # lives above the shop: home is not work
+            *big,
+            *block,
+        ),
     )
     rows = ws.engine.fetch_rows(
-        f"SELECT a, b, contact_weight, workplace_weight, weight FROM {tables.EDGE} ORDER BY a, b"
+        f"SELECT a, b, contact_weight, place_weight, weight FROM {tables.EDGE} ORDER BY a, b"
     )
-    w = WORKPLACE_WEIGHT / math.log(1 + 3)  # three people work at the shop
-    # the tower has more than MAX_WORKPLACE workers: no workplace edges there
+    w = PLACE_WEIGHT["work"] / math.log(1 + 3)  # three people work at the shop
+    h = PLACE_WEIGHT["home"] / math.log(1 + 2)  # two live in the house
+    # the tower and the block have more workers or residents than MAX_SHARING: no edges
     assert rows == [
         ("person:1", "person:2", 2.0, w, 2.0 + w),
         ("person:1", "person:3", 0.0, w, w),
+        ("person:1", "person:4", 0.0, h, h),
         ("person:2", "person:3", 0.0, w, w),
     ]

@@ -26,6 +26,9 @@ app = typer.Typer(
 
 DEMO_MARKER = "DEMO"  # `tessera demo` replaces only folders holding this file
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
+TruthOption = Annotated[
+    Path, typer.Option("--truth", "-t", help="The simulator's truth folder (OUT/truth), or OUT.")
+]
 
 
 def _console(stderr: bool = False) -> Console:
@@ -557,10 +560,7 @@ def demo(
 @app.command()
 def evaluate(
     workspace: WorkspaceArg,
-    truth: Annotated[
-        Path,
-        typer.Option("--truth", "-t", help="The simulator's truth folder (OUT/truth), or OUT."),
-    ],
+    truth: TruthOption,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object: metric name -> number.")
     ] = False,
@@ -580,6 +580,52 @@ def evaluate(
         typer.echo(json.dumps(result.metrics, indent=2))
         return
     _print_metrics(result.metrics)
+
+
+@app.command()
+def matchability(
+    workspace: WorkspaceArg,
+    truth: TruthOption,
+    days: Annotated[
+        str, typer.Option("--days", help="Horizons in days, comma-separated.")
+    ] = "1,3,7,14,30",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the curve as JSON.")] = False,
+) -> None:
+    """How many people linking finds after the first 1, 3, 7, 14 and 30 days of data."""
+    import dataclasses
+
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from tessera.errors import TesseraError
+    from tessera.evaluate.matchability import matchability as curve
+    from tessera.evaluate.truth import Truth
+
+    try:
+        horizons = [int(d) for d in days.split(",") if d.strip()]
+    except ValueError:
+        _fail(ValueError(f"--days must be whole numbers separated by commas, not {days!r}"))
+    try:
+        with Progress(console=_console(stderr=True), transient=True) as bar:
+            task = bar.add_task("matchability", total=len(horizons))
+            points = curve(
+                workspace, Truth(truth), horizons,
+                progress=lambda k, n: bar.update(task, completed=k, total=n),
+            )  # fmt: skip
+    except TesseraError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(p) for p in points], indent=2))
+        return
+    table = Table(title="Matchability (docs/evaluation.md)", title_justify="left")
+    for column in ("days", "of data", "car owners", "car and phone linked", "device P", "device R"):
+        table.add_column(column, justify="right")
+    for p in points:
+        table.add_row(
+            str(p.days), str(p.covered_days), f"{p.people:,}", f"{p.behavioural:.3f}",
+            f"{p.device_person_precision:.3f}", f"{p.device_person_recall:.3f}",
+        )  # fmt: skip
+    _console().print(table)
 
 
 def _print_metrics(metrics: dict[str, float]) -> None:

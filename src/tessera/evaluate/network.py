@@ -9,6 +9,9 @@ people.
   (``ties.parquet``, any kind) above pairs with no tie: the ROC AUC over every true tie
   between two scored people (``network.tie.positives``) against as many pairs of scored
   people drawn at random, without a tie (a fixed seed). A pair with no edge scores 0.
+  ``network.tie.auc_<kind>`` is the same for the true ties of one kind (``family``,
+  ``friend``, ``colleague``, ``acquaintance`` in the simulator) against the same
+  negatives; ``.recovered`` is the share of true ties with an edge.
 - ``network.community.nmi``: normalised mutual information between the Leiden
   communities (``net_community``) and the true organisations, over the scored people
   who belong to an organisation and are in the graph (``network.community.people``);
@@ -46,15 +49,16 @@ def _ties(ws: Workspace, truth: Truth) -> dict[str, float]:
     import numpy as np
 
     _scored(ws, truth)
-    true_ties = truth.read("ties.parquet", ["person_a", "person_b"])
+    true_ties = truth.read("ties.parquet", ["person_a", "person_b", "tie"])
     with arrow_view(ws, "_eval_net_ties", true_ties):
         positives = ws.engine.fetch_arrow(
             """
-            SELECT DISTINCT least(sa.subject, sb.subject) AS a,
-                   greatest(sa.subject, sb.subject) AS b
+            SELECT least(sa.subject, sb.subject) AS a,
+                   greatest(sa.subject, sb.subject) AS b, min(t.tie) AS tie
             FROM _eval_net_ties t
             JOIN _eval_net_subject sa ON sa.person_id = t.person_a
             JOIN _eval_net_subject sb ON sb.person_id = t.person_b
+            GROUP BY ALL
             """
         )
     subjects = sorted(r[0] for r in ws.engine.fetch_rows("SELECT subject FROM _eval_net_subject"))
@@ -73,14 +77,22 @@ def _ties(ws: Workspace, truth: Truth) -> dict[str, float]:
     weights = {
         (a, b): w for a, b, w in ws.engine.fetch_rows(f"SELECT a, b, weight FROM {tables.EDGE}")
     }
-    pairs = [*tied, *negatives]
-    scores = [weights.get(p, 0.0) for p in pairs]
-    labels = [True] * len(tied) + [False] * len(negatives)
-    return {
-        "network.tie.auc": roc_auc(scores, labels),
+    ends = zip(positives["a"].to_pylist(), positives["b"].to_pylist(), strict=True)
+    kinds = dict(zip(ends, positives["tie"].to_pylist(), strict=True))
+    negative_scores = [weights.get(p, 0.0) for p in negatives]
+
+    def auc(pairs: list[tuple[str, str]]) -> float:
+        scores = [weights.get(p, 0.0) for p in pairs] + negative_scores
+        return roc_auc(scores, [True] * len(pairs) + [False] * len(negative_scores))
+
+    out = {
+        "network.tie.auc": auc(sorted(tied)),
         "network.tie.positives": len(tied),
         "network.tie.recovered": share(sum(1 for p in tied if p in weights), len(tied)),
     }
+    for kind in sorted(set(kinds.values())):
+        out[f"network.tie.auc_{kind}"] = auc(sorted(p for p, k in kinds.items() if k == kind))
+    return out
 
 
 def _communities(ws: Workspace, truth: Truth) -> dict[str, float]:

@@ -53,10 +53,10 @@ COLUMNS: dict[str, str] = {
         "meetings INTEGER, contact_events INTEGER, second_phone_events INTEGER, "
         "score DOUBLE, evidence VARCHAR"
     ),
-    # the graph analysed: contact, co-presence and workplace weights combined per pair
+    # the graph analysed: contact, co-presence and shared-place weights combined per pair
     EDGE: (
         "a VARCHAR, a_kind VARCHAR, b VARCHAR, b_kind VARCHAR, contact_weight DOUBLE, "
-        "copresence_weight DOUBLE, workplace_weight DOUBLE, weight DOUBLE, hidden BOOLEAN"
+        "copresence_weight DOUBLE, place_weight DOUBLE, weight DOUBLE, hidden BOOLEAN"
     ),
     COMMUNITY: "subject VARCHAR, subject_kind VARCHAR, community INTEGER, size INTEGER",
     CENTRALITY: (
