@@ -96,12 +96,20 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--events", type=int, default=100_000_000)
-    ap.add_argument("--reads", type=int, default=5_000_000, help="plate reads in the city")
+    ap.add_argument(
+        "--reads",
+        type=int,
+        default=None,
+        help="plate reads in the city (default: one per 20 events, the co-travel "
+        "benchmark's ratio, so that its generated cities are reused)",
+    )
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", type=Path, default=Path("bench-out"))
     ap.add_argument("--memory-limit", default="6GB", help="the workspace's DuckDB memory_limit")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
+    if args.reads is None:
+        args.reads = args.events // 20
 
     folder = args.out / f"cotravel_{args.events}_{args.reads}_s{args.seed}_g{GENERATOR}"
     if not (folder / "data.json").exists():

@@ -202,3 +202,53 @@ def test_tables_have_the_declared_columns(worker: Workspace) -> None:
         ddl = COLUMNS[table]
         declared = [tuple(c.strip().split(" ", 1)) for c in ddl.split(",")]
         assert worker.engine.columns(table) == declared
+
+
+def test_compiled_hour_slots_match_the_sql_definition(ws: Workspace) -> None:
+    """The compiled pass (``_slots``) gives the seconds per (subject, local hour, place),
+    the hourly sequence and the observed days that ``prepare_slices`` and the SQL of the
+    sequence define: places A, B, A within one hour (A's seconds summed: 20 + 15
+    minutes against B's 25, so A is the hour's main place), an exact tie (30 minutes
+    each: the smaller place id wins), a stay over midnight, and stays given out of
+    order in the table."""
+    from tessera.life.routine import CODES, SLOT_PLACE, _slots, prepare_codes, prepare_slices
+
+    day = dt.date(2026, 3, 4)
+    a, b = HOME, WORK
+    write_stays(
+        ws,
+        [
+            ("x", local(day, 23.5), local(day + dt.timedelta(days=1), 1.25), b),
+            ("x", local(day, 10), local(day, 10 + 20 / 60), a),
+            ("x", local(day, 10 + 20 / 60), local(day, 10.75), b),
+            ("x", local(day, 10.75), local(day, 11), a),
+            ("x", local(day, 12), local(day, 12.5), b),
+            ("x", local(day, 12.5), local(day, 13), a),
+            ("y", local(day, 12), local(day, 12.5), b),
+        ],
+    )
+    e = ws.engine
+    with e.transaction(), e.temp_tables() as temp:
+        prepare_codes(temp, ["life_stay"])
+        prepare_slices(temp, "Europe/Berlin")
+        want_slots = sorted(e.fetch_rows(f"SELECT code, e, place_id, seconds FROM {SLOT_PLACE}"))
+        want_seq = e.fetch_rows(
+            f"SELECT code, arg_max(place_id, {{'s': seconds, 'p': -place_id}}) "
+            f"FROM {SLOT_PLACE} GROUP BY code, e ORDER BY code, e"
+        )
+        want_days = sorted(
+            e.fetch_rows(
+                "SELECT s.code, count(DISTINCT l.day) FROM _life_slices s "
+                "JOIN _life_calendar l USING (e) GROUP BY s.code"
+            )
+        )
+        seq_code, seq_place = _slots(e, temp, "Europe/Berlin")
+        got_slots = sorted(e.fetch_rows("SELECT code, e, place_id, seconds FROM _life_slot"))
+        got_days = sorted(e.fetch_rows("SELECT code, days FROM _life_days"))
+        codes = dict(e.fetch_rows(f"SELECT subject, code FROM {CODES}"))
+    assert got_slots == want_slots
+    assert list(zip(seq_code.tolist(), seq_place.tolist(), strict=True)) == want_seq
+    assert got_days == want_days == [(codes["x"], 2), (codes["y"], 1)]
+    x_seq = [p for c, p in want_seq if c == codes["x"]]
+    # 10h: A (35 min) over B; 12h: the tie goes to A (the smaller id); 23h, 0h, 1h: B
+    assert x_seq == [a[0], a[0], b[0], b[0], b[0]]

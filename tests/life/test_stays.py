@@ -285,3 +285,20 @@ def test_one_stray_observation_does_not_end_a_stay_but_two_do() -> None:
     lat[3:5] = 52.5
     first, last = kernels.segment(subj, t, lat, lon, unc, patience_s=900.0, **args)
     assert (first.tolist(), last.tolist()) == ([0, 4], [3, 6])
+
+
+def test_place_sector_support_counts_distinct_buckets() -> None:
+    """Subject 0 sees sector 5 at place 0 in buckets 0, 0, 1 and 2 (three distinct
+    buckets), sector 5 at place 1 in bucket 0 and sector 7 at place 0 in bucket 1;
+    subject 1 sees sector 5 at its place 0 twice in bucket 0 (one bucket)."""
+    import numpy as np
+
+    from tessera.life import kernels
+
+    subj = np.array([0, 0, 0, 0, 0, 0, 1, 1])
+    bucket = np.array([0, 0, 0, 1, 1, 2, 0, 0])
+    place = np.array([0, 0, 1, 0, 0, 0, 0, 0])
+    sec = np.array([5, 5, 5, 5, 7, 5, 5, 5])
+    out = kernels.support(subj, bucket, place, sec, 8)
+    got = list(zip(*(a.tolist() for a in out), strict=True))
+    assert got == [(0, 0, 5, 3), (0, 0, 7, 1), (0, 1, 5, 1), (1, 0, 5, 1)]

@@ -3,6 +3,11 @@
 Stay detection walks each subject's observations in time order, which SQL cannot express
 without a recursive query; the kernels here do it in one pass over arrays sorted by
 (subject, time). They are private: :mod:`tessera.life.stays` calls them chunk by chunk.
+
+Compiled code is cached on disk (numba's ``cache=True``: next to this file in
+``__pycache__``, or in ``NUMBA_CACHE_DIR`` or the user's cache folder where the package
+is installed read-only), so only the first run in an environment pays the few seconds
+of compilation; where no cache folder is writable the kernels are compiled in memory.
 """
 
 from __future__ import annotations
@@ -12,16 +17,30 @@ from typing import Any
 import numpy as np
 
 _KERNELS: dict[str, Any] = {}
+# the compiled great-circle distance, set by _compile (a global the kernels read)
+_dist_m: Any = None
 
 EARTH_M = 6_371_000.0
+
+
+def jit(fn: Any) -> Any:
+    """``numba.njit(nogil=True)`` with an on-disk cache, or without one where numba
+    finds no writable cache folder."""
+    import numba
+
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(cache=False, nogil=True)(fn)
 
 
 def _compile() -> dict[str, Any]:
     if _KERNELS:
         return _KERNELS
-    import numba
 
-    @numba.njit(cache=False, nogil=True)
+    # dist_m is a module global, not a closure variable of the kernels below, so that
+    # numba's cache recognises them in a later process
+    @jit
     def dist_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
         p1 = np.radians(lat1)
         p2 = np.radians(lat2)
@@ -31,7 +50,9 @@ def _compile() -> dict[str, Any]:
         )
         return float(2 * EARTH_M * np.arcsin(np.sqrt(min(1.0, a))))
 
-    @numba.njit(cache=False, nogil=True)
+    globals()["_dist_m"] = dist_m
+
+    @jit
     def segment(
         subj: np.ndarray,
         t: np.ndarray,
@@ -63,7 +84,7 @@ def _compile() -> dict[str, Any]:
             while j < n and subj[j] == subj[i]:
                 if t[j] - t[last] > gap_threshold:
                     break
-                near = dist_m(lat[i], lon[i], lat[j], lon[j]) <= (dist_threshold + unc[i] + unc[j])
+                near = _dist_m(lat[i], lon[i], lat[j], lon[j]) <= (dist_threshold + unc[i] + unc[j])
                 if near:
                     last = j
                     j += 1
@@ -73,7 +94,7 @@ def _compile() -> dict[str, Any]:
                     nxt < n
                     and subj[nxt] == subj[i]
                     and t[nxt] - t[j] <= patience_s
-                    and dist_m(lat[i], lon[i], lat[nxt], lon[nxt])
+                    and _dist_m(lat[i], lon[i], lat[nxt], lon[nxt])
                     <= dist_threshold + unc[i] + unc[nxt]
                 ):
                     last = nxt
@@ -89,7 +110,7 @@ def _compile() -> dict[str, Any]:
                 i += 1
         return firsts[:k], lasts[:k]
 
-    @numba.njit(cache=False, nogil=True)
+    @jit
     def cluster(
         subj: np.ndarray,
         order: np.ndarray,
@@ -118,7 +139,7 @@ def _compile() -> dict[str, Any]:
                 best = -1
                 best_d = radius
                 for c in range(m):
-                    d = dist_m(lat[i], lon[i], clat[c], clon[c])
+                    d = _dist_m(lat[i], lon[i], clat[c], clon[c])
                     if d <= best_d:
                         best = c
                         best_d = d
@@ -137,7 +158,64 @@ def _compile() -> dict[str, Any]:
             start = end
         return place
 
-    _KERNELS.update(segment=segment, cluster=cluster)
+    @jit
+    def support(
+        subj: np.ndarray, bucket: np.ndarray, place: np.ndarray, sec: np.ndarray, n_sec: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct time buckets of each (subject, place, sector) over observations
+        sorted by (subject, time), so that ``bucket`` never decreases within a subject.
+
+        An observation repeating the (place, sector) of an earlier one in the same
+        subject and bucket adds nothing; those are found among the observations of
+        that bucket, which lie together. Returned sorted by (subject, place, sector):
+        subject, place, sector, number of buckets."""
+        n = len(subj)
+        keys = np.empty(n, dtype=np.int64)
+        o_subj = np.empty(n, dtype=np.int64)
+        o_place = np.empty(n, dtype=np.int64)
+        o_sec = np.empty(n, dtype=np.int64)
+        o_n = np.empty(n, dtype=np.int64)
+        k = 0
+        i = 0
+        while i < n:
+            end = i
+            while end < n and subj[end] == subj[i]:
+                end += 1
+            # one key (place, sector) per bucket of this subject
+            m = 0
+            run = i
+            while run < end:
+                stop = run
+                while stop < end and bucket[stop] == bucket[run]:
+                    stop += 1
+                first = m
+                for j in range(run, stop):
+                    key = place[j] * n_sec + sec[j]
+                    seen = False
+                    for q in range(first, m):
+                        if keys[q] == key:
+                            seen = True
+                            break
+                    if not seen:
+                        keys[m] = key
+                        m += 1
+                run = stop
+            ks = np.sort(keys[:m])
+            q = 0
+            while q < m:
+                r = q
+                while r < m and ks[r] == ks[q]:
+                    r += 1
+                o_subj[k] = subj[i]
+                o_place[k] = ks[q] // n_sec
+                o_sec[k] = ks[q] % n_sec
+                o_n[k] = r - q
+                k += 1
+                q = r
+            i = end
+        return o_subj[:k], o_place[:k], o_sec[:k], o_n[:k]
+
+    _KERNELS.update(segment=segment, cluster=cluster, support=support)
     return _KERNELS
 
 
@@ -167,3 +245,18 @@ def cluster(
     """Per-subject place index of each stay (see the compiled ``cluster``)."""
     order = np.lexsort((-weight, subj)).astype(np.int64)
     return np.asarray(_compile()["cluster"](subj, order, lat, lon, weight, radius))
+
+
+def support(
+    subj: np.ndarray, bucket: np.ndarray, place: np.ndarray, sec: np.ndarray, n_sec: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(subject, place, sector, distinct buckets) of observations sorted by (subject,
+    time), ``place`` and ``sec`` non-negative (see the compiled ``support``)."""
+    out = _compile()["support"](
+        np.ascontiguousarray(subj, dtype=np.int64),
+        np.ascontiguousarray(bucket, dtype=np.int64),
+        np.ascontiguousarray(place, dtype=np.int64),
+        np.ascontiguousarray(sec, dtype=np.int64),
+        max(int(n_sec), 1),
+    )
+    return tuple(np.asarray(a) for a in out)  # type: ignore[return-value]

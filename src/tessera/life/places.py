@@ -14,7 +14,9 @@ the position (their mean). A home is located again with residential buildings on
 between 00:00 and 06:00 there); its confidence is the share of the subject's observed
 nights spent there. **Work** is the place, at least ``WORK_APART_M`` from home, with the
 most weekdays with ``WORK_DAY_S`` between 08:00 and 18:00 there, at least
-``WORK_MIN_DAYS`` of them; its confidence is the share of observed weekdays. Hours are
+``WORK_MIN_DAYS`` of them (on a tie, the one with more seconds in those hours over all
+weekdays, then the smaller ``place_id``, so that the choice does not depend on the
+engine's row order); its confidence is the share of observed weekdays. Hours are
 read in the workspace's local zone (:func:`tessera.life.settings.local_timezone`).
 """
 
@@ -146,15 +148,15 @@ wd AS (SELECT subject, place_id,
 ow AS (SELECT subject, count(DISTINCT day) AS observed FROM _life_parts
        WHERE isodow(day) <= 5 AND day_s > 0 GROUP BY subject),
 wc AS (SELECT wd.subject, p.subject_kind, wd.place_id, wd.days, p.lat, p.lon, p.building,
-              ow.observed
+              ow.observed, {{'d': wd.days, 's': wd.work_s, 'p': -wd.place_id}} AS rank
        FROM wd JOIN {tables.PLACE} p USING (subject, place_id) JOIN ow USING (subject)
        LEFT JOIN hp USING (subject)
        WHERE wd.days >= {WORK_MIN_DAYS}
          AND (hp.place_id IS NULL OR (wd.place_id <> hp.place_id AND {apart} >= {WORK_APART_M}))),
 w AS (SELECT subject, any_value(subject_kind) AS subject_kind,
-             arg_max(place_id, days) AS place_id, max(days) AS days,
-             arg_max(lat, days) AS lat, arg_max(lon, days) AS lon,
-             arg_max(building, days) AS building, any_value(observed) AS observed
+             arg_max(place_id, rank) AS place_id, max(days) AS days,
+             arg_max(lat, rank) AS lat, arg_max(lon, rank) AS lon,
+             arg_max(building, rank) AS building, any_value(observed) AS observed
       FROM wc GROUP BY subject)
 SELECT subject, subject_kind, 'home' AS role, place_id, lat, lon, building,
        nights / observed AS confidence, CAST(nights AS INTEGER) AS days,

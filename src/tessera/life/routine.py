@@ -87,6 +87,7 @@ CALENDAR = "_life_calendar"  # e, day, dow, hour, wk: the local labels of each h
 SLOT_PLACE = "_life_slot_place"  # code, e, day, dow, hour, wk, place_id, seconds
 
 _KERNEL: list[Any] = []
+_SLOT_KERNELS: dict[str, Any] = {}
 
 
 def prepare_codes(temp: TempFn, sources: Sequence[str]) -> None:
@@ -169,16 +170,22 @@ FROM g JOIN {CALENDAR} l USING (e)
 
 
 def routine(engine: Engine) -> dict[str, int]:
-    """Write ``life_routine`` and ``life_profile`` from ``life_stay``; return row counts."""
+    """Write ``life_routine`` and ``life_profile`` from ``life_stay``; return row counts.
+
+    The hour slices, the seconds per (subject, local hour, place) and the hourly
+    sequence are made by a compiled pass over the stays in (subject, time) order
+    (:func:`_slots`), the same figures :func:`prepare_slices` gives in SQL; the
+    weekly sums, shares and profile figures are SQL."""
     zone = local_timezone(engine)
     with engine.temp_tables() as temp:
         prepare_codes(temp, [tables.STAY])
-        prepare_slices(temp, zone)
+        seq_code, seq_place = _slots(engine, temp, zone)
         temp(
             "_life_rt",
-            f"SELECT code, place_id, dow, hour, sum(seconds) AS seconds, "
-            f"sum(seconds) / sum(sum(seconds)) OVER (PARTITION BY code, dow, hour) AS share "
-            f"FROM {SLOT_PLACE} GROUP BY code, place_id, dow, hour",
+            f"SELECT g.code, g.place_id, l.dow, l.hour, sum(g.seconds) AS seconds, "
+            f"sum(g.seconds) / sum(sum(g.seconds)) OVER (PARTITION BY g.code, l.dow, l.hour) "
+            f"AS share FROM _life_slot g JOIN {CALENDAR} l USING (e) "
+            f"GROUP BY g.code, g.place_id, l.dow, l.hour",
         )
         n_routine = engine.materialise(
             ROUTINE,
@@ -187,18 +194,215 @@ def routine(engine: Engine) -> dict[str, int]:
             f"FROM _life_rt r JOIN {CODES} c USING (code) "
             f"ORDER BY c.code, r.place_id, r.dow, r.hour",
         )
-        n_profile = _profile(engine, temp)
+        n_profile = _profile(engine, temp, seq_code, seq_place)
     return {ROUTINE: n_routine, PROFILE: n_profile}
 
 
-def _profile(engine: Engine, temp: TempFn) -> int:
-    # the hourly sequence: the main place of each local hour with stay time at a place
+def _slot_kernels() -> dict[str, Any]:
+    """The compiled hour slicer, slot aggregator and day counter (see :func:`_slots`)."""
+    if _SLOT_KERNELS:
+        return _SLOT_KERNELS
+    from tessera.life.kernels import jit
+
+    @jit
+    def cut(
+        code: np.ndarray, place: np.ndarray, t0: np.ndarray, t1: np.ndarray, sub: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+        # code, place, hour start e and seconds of every (stay, local hour) with b > a,
+        # as slices_sql cuts them; and whether they come in (code, e) order
+        n = len(t0)
+        total = 0
+        for i in range(n):
+            total += int(np.ceil((t1[i] + sub[i]) / 3600)) - int(np.floor((t0[i] + sub[i]) / 3600))
+        o_code = np.empty(total, dtype=np.int64)
+        o_place = np.empty(total, dtype=np.int64)
+        o_e = np.empty(total, dtype=np.int64)
+        o_sec = np.empty(total, dtype=np.float64)
+        m = 0
+        ordered = True
+        for i in range(n):
+            k0 = int(np.floor((t0[i] + sub[i]) / 3600))
+            k1 = int(np.ceil((t1[i] + sub[i]) / 3600))
+            for k in range(k0, k1):
+                start = k * 3600 - sub[i]
+                a = max(t0[i], float(start))
+                b = min(t1[i], float((k + 1) * 3600 - sub[i]))
+                if b > a:
+                    if m > 0 and (
+                        o_code[m - 1] > code[i] or (o_code[m - 1] == code[i] and o_e[m - 1] > start)
+                    ):
+                        ordered = False
+                    o_code[m] = code[i]
+                    o_place[m] = place[i]
+                    o_e[m] = start
+                    o_sec[m] = b - a
+                    m += 1
+        return o_code[:m], o_place[:m], o_e[:m], o_sec[:m], ordered
+
+    @jit
+    def slots(
+        code: np.ndarray, e: np.ndarray, place: np.ndarray, seconds: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        # slices sorted by (code, e), place -1 for none: the seconds per (code, e,
+        # place), sorted by place within (code, e) (first row of the group, place,
+        # seconds), and the main place of each (code, e) with a place (first row,
+        # place: most seconds, the smaller place on a tie)
+        n = len(code)
+        o_row = np.empty(n, dtype=np.int64)
+        o_place = np.empty(n, dtype=np.int64)
+        o_sec = np.empty(n, dtype=np.float64)
+        g_row = np.empty(n, dtype=np.int64)
+        g_main = np.empty(n, dtype=np.int64)
+        k = 0
+        g = 0
+        i = 0
+        while i < n:
+            end = i
+            while end < n and code[end] == code[i] and e[end] == e[i]:
+                end += 1
+            first = k
+            for j in range(i, end):
+                if place[j] < 0:
+                    continue
+                q = first
+                while q < k and o_place[q] != place[j]:
+                    q += 1
+                if q == k:
+                    o_row[k] = i
+                    o_place[k] = place[j]
+                    o_sec[k] = seconds[j]
+                    k += 1
+                else:
+                    o_sec[q] += seconds[j]
+            # insertion sort by place (a handful of places per hour)
+            for q in range(first + 1, k):
+                p, v = o_place[q], o_sec[q]
+                r = q - 1
+                while r >= first and o_place[r] > p:
+                    o_place[r + 1] = o_place[r]
+                    o_sec[r + 1] = o_sec[r]
+                    r -= 1
+                o_place[r + 1] = p
+                o_sec[r + 1] = v
+            best = -1
+            for q in range(first, k):
+                if best < 0 or o_sec[q] > o_sec[best]:
+                    best = q
+            if best >= 0:
+                g_row[g] = i
+                g_main[g] = o_place[best]
+                g += 1
+            i = end
+        return (
+            o_row[:k].copy(),
+            o_place[:k].copy(),
+            o_sec[:k].copy(),
+            g_row[:g].copy(),
+            g_main[:g].copy(),
+        )
+
+    @jit
+    def days(
+        code: np.ndarray, e: np.ndarray, cal_e: np.ndarray, cal_d: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        # distinct local dates (cal_d of the hour start, looked up in the sorted cal_e)
+        # of each code's slices, which lie together
+        n = len(code)
+        o_code = np.empty(n, dtype=np.int64)
+        o_days = np.empty(n, dtype=np.int64)
+        k = 0
+        i = 0
+        while i < n:
+            end = i
+            while end < n and code[end] == code[i]:
+                end += 1
+            d = np.sort(cal_d[np.searchsorted(cal_e, e[i:end])])
+            count = 1
+            for j in range(1, len(d)):
+                if d[j] != d[j - 1]:
+                    count += 1
+            o_code[k] = code[i]
+            o_days[k] = count
+            k += 1
+            i = end
+        return o_code[:k].copy(), o_days[:k].copy()
+
+    _SLOT_KERNELS.update(cut=cut, slots=slots, days=days)
+    return _SLOT_KERNELS
+
+
+def _slots(engine: Engine, temp: TempFn, zone: str) -> tuple[np.ndarray, np.ndarray]:
+    """Temporary ``_life_slot`` (code, e, place_id, seconds: the seconds at each place
+    in each local hour), :data:`CALENDAR` for its hours, ``_life_seq`` (code, e, dow,
+    hour, place_id: the hourly sequence) and ``_life_days`` (code, days: local dates
+    with any stay time), as :func:`prepare_slices` and the SQL of the sequence define
+    them, from compiled passes over the stays in (subject, time) order. Returns the
+    sequence's subject codes and places, in (code, e) order."""
+    import pyarrow as pa
+
+    z = literal(zone)
+    st = engine.fetch_arrow(
+        f"SELECT c.code, coalesce(st.place_id, -1) AS place_id, epoch(st.started_at) AS t0, "
+        f"epoch(st.finished_at) AS t1, "
+        f"((CAST(round(epoch(timezone({z}, st.started_at)) - epoch(st.started_at)) AS BIGINT)"
+        f" % 3600) + 3600) % 3600 AS sub "
+        f"FROM {quote(tables.STAY)} st "
+        f"JOIN {CODES} c ON c.subject = st.subject AND c.subject_kind = st.subject_kind "
+        f"WHERE st.finished_at > st.started_at ORDER BY c.code, t0, st.stay_id"
+    )
+    k = _slot_kernels()
+    code, place, e, seconds, ordered = k["cut"](
+        *(st.column(c).to_numpy().astype(np.int64) for c in ("code", "place_id")),
+        *(st.column(c).to_numpy().astype(np.float64) for c in ("t0", "t1")),
+        st.column("sub").to_numpy().astype(np.int64),
+    )
+    del st
+    # stays of a subject do not overlap, so their slices come in (code, e) order; sort
+    # where they do not
+    if not ordered:
+        order = np.lexsort((e, code))
+        code, e, place, seconds = code[order], e[order], place[order], seconds[order]
+        del order
+    row, s_place, s_sec, g_row, g_main = k["slots"](code, e, place, seconds)
+    del place, seconds
+    engine.create_temp_table("_life_slot", pa.schema([("code", pa.int64()), ("e", pa.int64()),
+                             ("place_id", pa.int64()), ("seconds", pa.float64())]))  # fmt: skip
+    engine.append_arrow(
+        "_life_slot",
+        pa.table({"code": code[row], "e": e[row], "place_id": s_place, "seconds": s_sec}),
+    )
+    del row, s_place, s_sec
+    engine.create_temp_table("_life_hour", pa.schema([("e", pa.int64())]))
+    engine.append_arrow("_life_hour", pa.table({"e": pa.array(np.unique(e), pa.int64())}))
+    temp(CALENDAR, calendar_sql(zone, "_life_hour"))
+    cal = engine.fetch_arrow(f"SELECT e, epoch(day) AS d FROM {CALENDAR} ORDER BY e")
+    # local dates with any stay time per subject (the calendar covers every e)
+    d_code, d_days = k["days"](
+        code,
+        e,
+        cal.column("e").to_numpy().astype(np.int64),
+        cal.column("d").to_numpy().astype(np.int64) // 86400,
+    )
+    seq_code, seq_e = code[g_row], e[g_row]
+    del code, e, g_row
+    tbl = {
+        "_life_seq_raw": pa.table({"code": seq_code, "e": seq_e, "place_id": g_main}),
+        "_life_days": pa.table({"code": d_code, "days": d_days}),
+    }
+    for name, data in tbl.items():
+        engine.create_temp_table(name, data.schema)
+        engine.append_arrow(name, data)
     temp(
         "_life_seq",
-        f"SELECT code, e, any_value(dow) AS dow, any_value(hour) AS hour, "
-        f"arg_max(place_id, {{'s': seconds, 'p': -place_id}}) AS place_id "
-        f"FROM {SLOT_PLACE} GROUP BY code, e",
+        f"SELECT q.code, q.e, l.dow, l.hour, q.place_id FROM _life_seq_raw q "
+        f"JOIN {CALENDAR} l USING (e)",
     )
+    return seq_code, g_main
+
+
+def _profile(engine: Engine, temp: TempFn, seq_code: np.ndarray, seq_place: np.ndarray) -> int:
+    # the hourly sequence (_life_seq: the main place of each local hour with stay time
+    # at a place) is made by _slots
     temp(
         "_life_seq_stats",
         """
@@ -209,15 +413,11 @@ FROM p GROUP BY code
 """,
     )
     # places numbered 0 .. N-1 within each subject, for the kernel
-    seq = engine.fetch_arrow(
-        "SELECT code, CAST(dense_rank() OVER (PARTITION BY code ORDER BY place_id) - 1 "
-        "AS INTEGER) AS symbol FROM _life_seq ORDER BY code, e"
-    )
     stats = engine.fetch_arrow("SELECT code, n_places, hours FROM _life_seq_stats ORDER BY code")
     import pyarrow as pa
 
-    code = seq.column("code").to_numpy()
-    symbol = seq.column("symbol").to_numpy()
+    code = seq_code
+    symbol = _dense_ranks(seq_code, seq_place)
     s_code = stats.column("code").to_numpy()
     n_places = stats.column("n_places").to_numpy().astype(np.int64)
     hours = stats.column("hours").to_numpy()
@@ -254,8 +454,7 @@ WITH st AS (
               / any_value(tw)) AS rog
   FROM st JOIN ctr USING (code) GROUP BY code
 ), days AS (
-  SELECT s.code, count(DISTINCT l.day) AS days FROM {SLICES} s JOIN {CALENDAR} l USING (e)
-  GROUP BY s.code
+  SELECT code, days FROM _life_days
 ), places AS (
   SELECT c.code, count(DISTINCT s.place_id) AS places FROM {quote(tables.STAY)} s
   JOIN {CODES} c ON c.subject = s.subject AND c.subject_kind = s.subject_kind
@@ -295,9 +494,9 @@ def _lz_kernel() -> Any:
     """The compiled Lempel-Ziv kernel ``(symbols, alphabet, starts, ends, out, lo, hi)``."""
     if _KERNEL:
         return _KERNEL[0]
-    import numba
+    from tessera.life.kernels import jit
 
-    @numba.njit(cache=False, nogil=True)
+    @jit
     def lz(
         symbols: np.ndarray,
         alphabet: np.ndarray,
@@ -487,3 +686,20 @@ def fano_entropy(pi: float, n_places: int) -> float:
         raise ValueError(f"fano_entropy: pi must be in [0, 1], got {pi}")
     h = float(_binary_entropy(np.array([pi]))[0])
     return h + (1 - pi) * math.log2(max(n_places - 1, 1))
+
+
+def _dense_ranks(code: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``dense_rank() - 1`` of each value among its code's values (int32): the values of
+    each code numbered ``0 .. k-1`` in increasing order."""
+    if len(code) == 0:
+        return np.zeros(0, dtype=np.int32)
+    order = np.lexsort((values, code))
+    c, v = code[order], values[order]
+    new_code = np.r_[True, c[1:] != c[:-1]]
+    new_value = new_code | np.r_[True, v[1:] != v[:-1]]
+    count = np.cumsum(new_value)
+    # rank within the code: distinct values so far less those before the code began
+    base = np.maximum.accumulate(np.where(new_code, count, 0))
+    ranks = np.empty(len(code), dtype=np.int32)
+    ranks[order] = count - base
+    return ranks

@@ -21,7 +21,13 @@ new one. Where each place is exactly is decided in :mod:`tessera.life.places` fr
 its observations together.
 
 Work is done in chunks of whole subjects (about ``CHUNK_EVENTS`` observations each),
-so memory stays bounded however many events there are.
+so memory stays bounded however many events there are. Every observation is keyed once
+into a narrow table of integers and times (subject code, time, obs_id, source number,
+sector number); a chunk is read back in (subject, time, obs_id) order and its positions
+filled in from the sector table, or for GPS-grade fixes from the events themselves. The
+stays, their places and the place-sector support (:func:`tessera.life.kernels.support`)
+are computed on arrays, and the per-stay source lists taken from a dictionary of the
+few distinct source sets.
 """
 
 from __future__ import annotations
@@ -96,9 +102,64 @@ def _chunks(engine: Engine) -> list[tuple[int, int]]:
     return out
 
 
+def _source_lists(masks: np.ndarray, sources: list[str]) -> pa.Array:
+    """The list of source names of each bit mask (bit k: ``sources[k]``), built once
+    per distinct mask and taken from that small dictionary."""
+    uniq, index = np.unique(masks, return_inverse=True)
+    names = pa.array(
+        [[s for k, s in enumerate(sources) if m >> k & 1] for m in uniq.tolist()],
+        pa.list_(pa.string()),
+    )
+    return names.take(pa.array(index.astype(np.int64), pa.int64()))
+
+
+def _located(
+    engine: Engine, lo: int, hi: int, sector_pos: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> pa.Table:
+    """The observations of subject codes ``lo .. hi`` in (code, t, obs_id) order with
+    their positions: a cell event at its sector's (``sector_pos``: lat, lon and
+    uncertainty by sector number), a fix at its own with ``GPS_UNC_M``."""
+    data = engine.fetch_arrow(
+        "SELECT code, t, obs_id, src, sec FROM _life_keyed WHERE code BETWEEN ? AND ? "
+        "ORDER BY code, t, obs_id",
+        [lo, hi],
+    )
+    sec = data.column("sec").to_numpy()
+    fix = sec < 0
+    lat, lon, unc = (np.full(len(sec), np.nan) for _ in range(3))
+    cell = ~fix
+    for out, by_sector in zip((lat, lon, unc), sector_pos, strict=True):
+        out[cell] = by_sector[sec[cell]]
+    if fix.any():
+        fixes = engine.fetch_arrow(
+            "SELECT f.lat, f.lon FROM _life_keyed k JOIN _life_fix f USING (obs_id) "
+            "WHERE k.code BETWEEN ? AND ? AND k.sec < 0 ORDER BY k.code, k.t, k.obs_id",
+            [lo, hi],
+        )
+        if fixes.num_rows != int(fix.sum()):
+            raise StageError("stays: obs_device_event holds an obs_id more than once")
+        lat[fix] = fixes.column("lat").to_numpy(zero_copy_only=False)
+        lon[fix] = fixes.column("lon").to_numpy(zero_copy_only=False)
+        unc[fix] = GPS_UNC_M
+    return pa.table(
+        {
+            "code": data.column("code"),
+            "t": data.column("t"),
+            "lat": lat,
+            "lon": lon,
+            "unc": unc,
+            "obs_id": data.column("obs_id"),
+            "src": data.column("src"),
+            "sec": data.column("sec"),
+        }
+    )
+
+
 def _stays_of_chunk(
     data: pa.Table, sources: list[str], sectors: pa.Array, first_id: int
 ) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Stays, place-sector support and GPS fixes per place of a chunk sorted by (code,
+    t, obs_id)."""
     from tessera.life import kernels
 
     code = data.column("code").to_numpy()
@@ -121,13 +182,11 @@ def _stays_of_chunk(
         patience_s=PATIENCE_S,
     )
     n = last - first + 1
-    # stay of each observation (-1 outside stays)
+    # observations inside a stay (stays are disjoint: their bounds are distinct)
     member = np.zeros(len(t) + 1, dtype=np.int64)
-    np.add.at(member, first, 1)
-    np.add.at(member, last + 1, -1)
+    member[first] += 1
+    member[last + 1] -= 1
     inside = np.cumsum(member[:-1]) > 0
-    stay_of = np.full(len(t), -1, dtype=np.int64)
-    stay_of[inside] = np.repeat(np.arange(len(first)), n)
     # precision-weighted position (members of a stay are contiguous: sums by reduceat)
     starts = np.cumsum(n) - n
     w = 1.0 / np.square(unc)
@@ -149,8 +208,7 @@ def _stays_of_chunk(
     place_id = subj * PLACE_SPACE + place
     # sources of each stay as a bit mask
     mask = np.left_shift(1, src.astype(np.int64))
-    bits = np.bitwise_or.reduceat(mask[inside], starts)
-    src_lists = [[s for k, s in enumerate(sources) if b >> k & 1] for b in bits.tolist()]
+    bits = np.bitwise_or.reduceat(mask[inside], starts) if len(starts) else mask[:0]
     offsets = np.r_[0, np.cumsum(n)].astype(np.int32)
     stays = pa.table(
         {
@@ -163,39 +221,36 @@ def _stays_of_chunk(
             "unc": pa.array(s_unc),
             "place_id": pa.array(place_id, pa.int64()),
             "n_obs": pa.array(n, pa.int32()),
-            "sources": pa.array(src_lists, pa.list_(pa.string())),
+            "sources": _source_lists(bits, sources),
             "obs_ids": pa.ListArray.from_arrays(
                 pa.array(offsets, pa.int32()), pa.array(obs[inside], pa.int64())
             ),
         }
     )
-    # support of each (place, sector): distinct half hours; and GPS fixes per place
-    ev_place = place_id[stay_of[inside]]
+    # support of each (place, sector): distinct half hours, counted by the kernel over
+    # the cell observations in stays (in time order within each subject)
+    ev_code = code[inside]
+    ev_place = np.repeat(place, n)
     ev_sec = sec[inside]
-    ev_t = (t[inside] // BUCKET_S).astype(np.int64)
     cell = ev_sec >= 0
-    # one int64 key per (place, sector, half hour): places numbered within the chunk
-    # and half hours from the chunk's first, so that 24 + 20 + 20 bits suffice
-    if cell.any():
-        uniq, pl = np.unique(ev_place[cell], return_inverse=True)
-        b0 = ev_t[cell].min()
-        sc, bk = ev_sec[cell].astype(np.int64), ev_t[cell] - b0
-        if len(uniq) >= 1 << 24 or sc.max() >= 1 << 20 or bk.max() >= 1 << 20:
-            raise StageError("stays: a chunk spans too many places, sectors or half hours")
-        keys = np.unique((pl.astype(np.int64) << 40) | (sc << 20) | bk) >> 20
-        pairs, counts = np.unique(keys, return_counts=True)
-        pair_place, pair_sec = uniq[pairs >> 20], pairs & ((1 << 20) - 1)
-    else:
-        pair_place = pair_sec = counts = np.zeros(0, dtype=np.int64)
+    p_code, p_place, p_sec, counts = kernels.support(
+        ev_code[cell],
+        (t[inside][cell] // BUCKET_S).astype(np.int64),
+        ev_place[cell],
+        ev_sec[cell],
+        len(sectors),
+    )
     place_sectors = pa.table(
         {
-            "place_id": pa.array(pair_place, pa.int64()),
-            "sensor_id": sectors.take(pa.array(pair_sec, pa.int64())),
+            "place_id": pa.array(p_code * PLACE_SPACE + p_place, pa.int64()),
+            "sensor_id": sectors.take(pa.array(p_sec, pa.int64())),
             "n": pa.array(counts, pa.int64()),
         }
     )
     gps = ~cell
-    gp, inv, gn = np.unique(ev_place[gps], return_inverse=True, return_counts=True)
+    gp, inv, gn = np.unique(
+        (ev_code * PLACE_SPACE + ev_place)[gps], return_inverse=True, return_counts=True
+    )
     place_gps = pa.table(
         {
             "place_id": pa.array(gp, pa.int64()),
@@ -208,7 +263,8 @@ def _stays_of_chunk(
 
 
 def _active_hours_of_chunk(data: pa.Table, sources: list[str]) -> pa.Table:
-    """Events per (subject code, clock hour) with the sources seen in it."""
+    """Events per (subject code, clock hour) with the sources seen in it, from a chunk
+    sorted by (code, t): the rows of one (code, hour) lie together."""
     code = data.column("code").to_numpy().astype(np.int64)
     if len(code) == 0:
         return pa.table({"code": pa.array([], pa.int64()), "h": pa.array([], pa.int64()),
@@ -216,23 +272,16 @@ def _active_hours_of_chunk(data: pa.Table, sources: list[str]) -> pa.Table:
                          "sources": pa.array([], pa.list_(pa.string()))})  # fmt: skip
     hour = np.floor(data.column("t").to_numpy() / 3600).astype(np.int64)
     src = data.column("src").to_numpy().astype(np.int64)
-    c0, h0 = code.min(), hour.min()
-    if code.max() - c0 >= 1 << 24 or hour.max() - h0 >= 1 << 20:
-        raise StageError("stays: a chunk spans too many subjects or hours")
-    # one key per (subject, hour): rows of one key are counted and their sources OR-ed
-    keys, inverse = np.unique(((code - c0) << 20) | (hour - h0), return_inverse=True)
-    events = np.bincount(inverse, minlength=len(keys))
-    masks = np.zeros(len(keys), dtype=np.int64)
-    np.bitwise_or.at(masks, inverse, np.left_shift(1, src))
-    names: dict[int, list[str]] = {}
-    for m in np.unique(masks).tolist():
-        names[m] = [s for k, s in enumerate(sources) if m >> k & 1]
+    new = np.r_[True, (code[1:] != code[:-1]) | (hour[1:] != hour[:-1])]
+    starts = np.flatnonzero(new)
+    events = np.diff(np.r_[starts, len(code)])
+    masks = np.bitwise_or.reduceat(np.left_shift(1, src), starts)
     return pa.table(
         {
-            "code": pa.array((keys >> 20) + c0, pa.int64()),
-            "h": pa.array((keys & ((1 << 20) - 1)) + h0, pa.int64()),
+            "code": pa.array(code[starts], pa.int64()),
+            "h": pa.array(hour[starts], pa.int64()),
             "events": pa.array(events, pa.int32()),
-            "sources": pa.array([names[m] for m in masks.tolist()], pa.list_(pa.string())),
+            "sources": _source_lists(masks, sources),
         }
     )
 
@@ -282,16 +331,29 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
         [r[0] for r in engine.fetch_rows("SELECT sensor_id FROM _life_sector_code ORDER BY sec")],
         pa.string(),
     )
-    # every located observation, read once, as integers
+    # every located observation, read once, as integers: the position of a cell event
+    # is its sector's (looked up by number per chunk) and only GPS-grade fixes keep
+    # their own (in _life_fix, by obs_id), so the keyed table stays narrow
     temp(
         "_life_keyed",
-        f"SELECT s.code, e.t, e.lat, e.lon, e.unc, e.obs_id, sc.src, "
-        "coalesce(c.sec, -1) AS sec "
+        f"SELECT s.code, e.t, e.obs_id, sc.src, coalesce(c.sec, -1) AS sec "
         f"FROM ({events_sql()}) e JOIN _life_device d USING (device) "
         f"JOIN {SUBJECTS} s ON s.subject = d.subject "
         "JOIN _life_source_code sc USING (source) "
         "LEFT JOIN _life_sector_code c USING (sensor_id)",
     )
+    temp(
+        "_life_fix",
+        "SELECT obs_id, lat, lon FROM obs_device_event WHERE lat IS NOT NULL",
+    )
+    lo_unc, hi_unc = SECTOR_UNC_M
+    where = engine.fetch_arrow(
+        f"SELECT c.sec, s.lat, s.lon, least(greatest(s.spread_m, {lo_unc}), {hi_unc}) AS unc "
+        f"FROM _life_sector_code c JOIN {SECTORS} s USING (sensor_id) ORDER BY c.sec"
+    )
+    if where.num_rows != len(sectors):
+        raise StageError(f"stays: {SECTORS} holds a sensor_id more than once")
+    sector_pos = tuple(where.column(k).to_numpy() for k in ("lat", "lon", "unc"))
     stay_schema = pa.schema(
         [
             ("code", pa.int64()),
@@ -333,11 +395,7 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
     for k, (lo, hi) in enumerate(chunks):
         if progress:
             progress("stays", k, len(chunks))
-        data = engine.fetch_arrow(
-            "SELECT code, t, lat, lon, unc, obs_id, src, sec FROM _life_keyed "
-            "WHERE code BETWEEN ? AND ? ORDER BY code, t, obs_id",
-            [lo, hi],
-        )
+        data = _located(engine, lo, hi, sector_pos)
         stays, place_sectors, place_gps = _stays_of_chunk(data, sources, sectors, next_id)
         next_id += stays.num_rows
         engine.append_arrow("_life_stay_raw", stays.cast(stay_schema))
