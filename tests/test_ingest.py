@@ -480,3 +480,51 @@ def test_parquet_engine_scan_matches_arrow_path(
     assert native[2][3] > 0  # the file has bad rows of several kinds
     assert native[0] == arrow[0]
     assert native[1] == arrow[1]
+
+
+def test_on_error_null_keeps_the_row_and_records_the_dropped_value(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Rows 3 (no plate), 4 (impossible date) and 5 (confidence 1.5) of PLATES_CSV: with
+    ``on_error: null`` on ``confidence`` row 5 is kept with no confidence and the bad
+    value is recorded in quarantine; rows 3 and 4 fail on properties mapped without the
+    option, so they are still quarantined whole."""
+    f = tmp_path / "reads.csv"
+    f.write_text(PLATES_CSV, "utf-8")
+    props = {
+        "camera_id": "cam",
+        "plate": "plate",
+        "time": {"column": "seen", "format": "%d/%m/%Y %H:%M:%S"},
+        "confidence": {"column": "conf", "on_error": None},  # YAML `on_error: null`
+    }
+    [r] = ws.ingest(plate_mapping(tmp_path, properties=props), [f])
+    assert (r.read, r.loaded, r.quarantined, r.added, r.values_nulled) == (6, 4, 2, 4, 1)
+    rows = ws.engine.fetch_rows("SELECT row_no, confidence FROM obs_plate_read ORDER BY row_no")
+    assert rows == [(1, 0.9), (2, 0.8), (5, None), (6, 0.95)]
+    q = ws.engine.fetch_rows(
+        "SELECT row_no, source_column, property, reason, raw FROM quarantine ORDER BY row_no"
+    )
+    assert [(x[0], x[1], x[2]) for x in q] == [(3, "plate", "plate"), (4, "seen", "time"),
+                                               (5, "conf", "confidence")]  # fmt: skip
+    assert q[2][3].endswith("value set to null, row kept (on_error: null)")
+    assert json.loads(q[2][4])["conf"] == "1.5"
+    # re-ingesting the file records nothing twice
+    [r2] = ws.ingest(plate_mapping(tmp_path, properties=props), [f])
+    assert (r2.added, ws.engine.row_count("quarantine")) == (0, 3)
+
+
+def test_on_error_null_on_a_required_property_is_a_mapping_error(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    f = tmp_path / "reads.csv"
+    f.write_text(PLATES_CSV, "utf-8")
+    props = {
+        "camera_id": "cam",
+        "plate": {"column": "plate", "on_error": "null"},
+        "time": {"column": "seen", "format": "%d/%m/%Y %H:%M:%S"},
+    }
+    with pytest.raises(MappingError, match="on_error: null on 'plate'"):
+        ws.ingest(plate_mapping(tmp_path, properties=props), [f])
+    with pytest.raises(MappingError, match="on_error"):
+        ws.ingest(plate_mapping(tmp_path, properties={**props, "plate": {
+            "column": "plate", "on_error": "skip"}}), [f])  # fmt: skip

@@ -11,6 +11,10 @@ The flow for a file::
     then, in the same transaction, remove what must not stay:
       failed rows       -> re-cleaned alone into quarantine (file, row, column,
                            property, reason, raw row), then deleted
+      dropped values    -> a property mapped with ``on_error: null`` whose value is
+                           invalid is stored as null and the row kept; each dropped
+                           value is recorded in quarantine too (reason ends in
+                           "value set to null, row kept")
       rows already held -> deleted (compared on every cleaned value, in the batch's
                            time range)
       repeats in file   -> deleted but the first (skipped when row hashes are distinct)
@@ -73,6 +77,8 @@ class BatchResult:
     added: int
     quarantined: int
     duration_s: float
+    # invalid values set to null in loaded rows (properties mapped with on_error: null)
+    values_nulled: int = 0
 
     @property
     def duplicates(self) -> int:
@@ -88,6 +94,7 @@ class BatchResult:
             "loaded": self.loaded,
             "added": self.added,
             "quarantined": self.quarantined,
+            "values_nulled": self.values_nulled,
             "duration_s": round(self.duration_s, 3),
         }
 
@@ -105,6 +112,7 @@ class _Column:
     required: bool
     parts: tuple[str, ...] = ()  # for properties joined from several columns
     join: str = " "
+    null_on_error: bool = False  # an invalid value becomes null; the row is kept
 
 
 def ingest_files(
@@ -213,10 +221,10 @@ def ingest_file(
             on_progress = lambda f: bar.update(int(f * rows_read), int(f * size))  # noqa: E731
         elif progress is not None:
             progress.finishing()
-        failed = added = 0
+        failed = added = nulled = 0
         if schema is not None:
             try:
-                failed, added = _load_rows(
+                failed, added, nulled = _load_rows(
                     engine, kind, plan, schema, by_dict, batch_id, mapping.source, on_progress
                 )
             except EngineError as exc:
@@ -230,7 +238,14 @@ def ingest_file(
             progress.update(rows_read, size)
             progress.finishing()
         quarantined = failed + _write_quarantine(
-            engine, batch_id, mapping.source, kind_name, path, file_sha, bad_total, failed > 0
+            engine,
+            batch_id,
+            mapping.source,
+            kind_name,
+            path,
+            file_sha,
+            bad_total,
+            failed + nulled > 0,
         )
         if schema is not None:
             engine.execute(f"DROP TABLE {_FAILED}")
@@ -274,6 +289,7 @@ def ingest_file(
         added,
         quarantined,
         duration,
+        nulled,
     )
     if progress is not None:
         progress.done(result)
@@ -325,6 +341,7 @@ def _plan_columns(mapping: Mapping, kind: SourceKind, path: Path) -> list[_Colum
                 decl.required,
                 pm.columns,
                 pm.join,
+                pm.on_error == "null",
             )
         )
     return plan
@@ -440,9 +457,11 @@ def _load_rows(
     batch_id: int,
     source: str,
     on_progress: Callable[[float], None] | None = None,
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """Clean the file's raw rows (``_RAW``) into the source table; return how many rows
-    failed validation (kept in ``_FAILED``) and how many were added.
+    failed validation (kept in ``_FAILED``), how many were added, and how many invalid
+    values of loaded rows were set to null (``on_error: null``; also in ``_FAILED``,
+    with the row number of the row that was kept).
 
     Every row is written once, straight to the source table, and what must not stay is
     removed afterwards inside the same transaction: rows that failed validation (marked
@@ -504,6 +523,19 @@ def _load_rows(
                 f"(SELECT -row_no {mine} AND row_no < 0)"
             )
             engine.execute(f"DELETE {mine} AND row_no < 0")
+        # Values set to null (on_error: null) in rows that were kept: one record each.
+        nulled = 0
+        soft = [(i, c) for i, c in enumerate(plan) if c.null_on_error]
+        if soft:
+            before = int(engine.fetch_rows(f"SELECT count(*) FROM {_FAILED}")[0][0])
+            parts = " UNION ALL ".join(
+                f"SELECT __row_no, {literal(c.source_label)}, {literal(c.prop)}, "
+                f"__nulled{i} || '; value set to null, row kept (on_error: null)', __raw "
+                f"FROM s WHERE __nulled{i} IS NOT NULL AND __err_reason IS NULL"
+                for i, c in soft
+            )
+            engine.execute(f"INSERT INTO {_FAILED} WITH s AS ({select}) {parts}")
+            nulled = int(engine.fetch_rows(f"SELECT count(*) FROM {_FAILED}")[0][0]) - before
 
         # 2. Rows the source already holds (only those in the batch's time range can be).
         same = " AND ".join(f"t.{quote(c)} IS NOT DISTINCT FROM n.{quote(c)}" for c in value_cols)
@@ -535,7 +567,7 @@ def _load_rows(
                 f"DELETE {mine} AND obs_id NOT IN (SELECT min(obs_id) {mine} GROUP BY {col_list})"
             )
         added = int(engine.fetch_rows(f"SELECT count(*) {mine}")[0][0])
-        return failed, added
+        return failed, added, nulled
     finally:
         for name in created:
             engine.execute(f"DROP TABLE IF EXISTS {name}")
@@ -593,6 +625,7 @@ def _compile_clean_sql(
     inner: list[str] = [f"b.{quote(ROW_NO)} AS __row_no"]
     joins: list[str] = []
     checks: list[tuple[str, str, str, str]] = []  # (condition, column label, property, reason)
+    nulled: list[tuple[int, str, str]] = []  # on_error: null (plan index, condition, reason)
     stage_cols: list[str] = []
     for i, c in enumerate(plan):
         v, inv = f"__v{i}", f"__i{i}"
@@ -639,13 +672,19 @@ def _compile_clean_sql(
         for dv in c.vtype.derived:
             stage_cols.append(quote(f"{c.prop}_{dv.suffix}"))
         label = literal(c.source_label)
-        checks.append((inv, label, literal(c.prop), reason))
+        if c.null_on_error:
+            nulled.append((i, inv, reason))
+        else:
+            checks.append((inv, label, literal(c.prop), reason))
         if c.required:
             checks.append((f"{v} IS NULL", label, literal(c.prop), "'required value is missing'"))
     index = {c.prop: i for i, c in enumerate(plan)}
     for rule in kind.rules:
         names = rule.names()
-        present = {n: (f"__v{index[n]} IS NOT NULL" if n in index else "FALSE") for n in names}
+        present = {
+            n: (f"({_kept(index[n], nulled)}) IS NOT NULL" if n in index else "FALSE")
+            for n in names
+        }
         if rule.require_any is not None:
             cond = "NOT (" + " OR ".join(present[n] for n in rule.require_any) + ")"
         elif rule.require_together is not None:
@@ -666,14 +705,29 @@ def _compile_clean_sql(
 
     raw_struct = ", ".join(f"{quote(n)} := b.{quote(n)}" for n in raw_cols)
     outer_vals = []
+    soft = {i: cond for i, cond, _ in nulled}
     for i, c in enumerate(plan):
-        outer_vals.append(f"__v{i}")
-        outer_vals += [f"__v{i}_{dv.suffix}" for dv in c.vtype.derived]
+        vals = [f"__v{i}"] + [f"__v{i}_{dv.suffix}" for dv in c.vtype.derived]
+        if i in soft:
+            vals = [f"CASE WHEN __i{i} THEN NULL ELSE {v} END" for v in vals]
+        outer_vals += vals
     inner_sql = (
         f"SELECT {', '.join(inner + [f'b.{quote(n)}' for n in raw_cols])} FROM {_RAW} b "
         + " ".join(joins)
     )
-    return _final_sql(stage_cols, outer_vals, inner_sql, case(1), case(2), case(3), raw_struct)
+    # the reason each on_error: null value was dropped (NULL where it was valid)
+    reasons = [f"CASE WHEN {cond} THEN {reason} END AS __nulled{i}" for i, cond, reason in nulled]
+    return _final_sql(
+        stage_cols, outer_vals, inner_sql, case(1), case(2), case(3), raw_struct, reasons
+    )
+
+
+def _kept(i: int, nulled: list[tuple[int, str, str]]) -> str:
+    """The value of property ``i`` as stored: null where ``on_error: null`` dropped it."""
+    for j, cond, _ in nulled:
+        if j == i:
+            return f"CASE WHEN {cond} THEN NULL ELSE __v{i} END"
+    return f"__v{i}"
 
 
 def _final_sql(
@@ -684,16 +738,21 @@ def _final_sql(
     prop_case: str,
     err_case: str,
     raw_struct: str,
+    nulled: Sequence[str] = (),
 ) -> str:
     raw_struct_s = raw_struct.replace(":= b.", ":= s.")
     named = ", ".join(f"{v} AS {c}" for v, c in zip(outer_vals, stage_cols, strict=True))
+    names = [n.rsplit(" AS ", 1)[1] for n in nulled]
+    keep_raw = " OR ".join(["__err IS NOT NULL", *(f"{n} IS NOT NULL" for n in names)])
+    extra = "".join(f", {n}" for n in names)
+    middle = "".join(f", {n}" for n in nulled)
     return (
         f"SELECT {named}, __row_no, "
         f"CASE WHEN __err IS NOT NULL THEN {col_case} END AS __err_column, "
         f"CASE WHEN __err IS NOT NULL THEN {prop_case} END AS __err_property, "
-        "__err AS __err_reason, CASE WHEN __err IS NOT NULL THEN "
-        f"CAST(to_json(struct_pack({raw_struct_s})) AS VARCHAR) END AS __raw "
-        f"FROM (SELECT s.*, {err_case} AS __err FROM ({inner_sql}) s) s"
+        f"__err AS __err_reason, CASE WHEN {keep_raw} THEN "
+        f"CAST(to_json(struct_pack({raw_struct_s})) AS VARCHAR) END AS __raw{extra} "
+        f"FROM (SELECT s.*, {err_case} AS __err{middle} FROM ({inner_sql}) s) s"
     )
 
 

@@ -15,6 +15,7 @@ A mapping is YAML (followthemoney-mapping in spirit)::
       nationality: {constant: DE}
       address: {columns: [STREET, CITY], join: ", "}
       event_type: {column: TYPE, values: {LU: location_update}}
+      email: {column: MAIL, on_error: "null"}   # a bad value is dropped, the row kept
 
 Unknown keys fail, and so does a property the source kind does not declare.
 """
@@ -91,6 +92,12 @@ class PropertyMapping(_Strict):
     timezone: str | None = None
     phone_region: str | None = None
     values: dict[str, str] = Field(default_factory=dict)
+    on_error: Literal["quarantine", "null"] = Field(
+        default="quarantine",
+        description="What an invalid value does: 'quarantine' the whole row (default), or "
+        "set just this value to null and keep the row; the quarantine table records the "
+        "dropped value either way.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -109,6 +116,12 @@ class PropertyMapping(_Strict):
         if sum(origins) != 1:
             raise ValueError("set exactly one of 'column', 'columns' or 'constant'")
         return self
+
+    @field_validator("on_error", mode="before")
+    @classmethod
+    def _yaml_null(cls, v: Any) -> Any:
+        # ``on_error: null`` unquoted is YAML's null literal
+        return "null" if v is None else v
 
     @property
     def source_columns(self) -> tuple[str, ...]:
@@ -204,6 +217,11 @@ class Mapping(_Strict):
             )
         for name, pm in self.properties.items():
             ptype = kind.properties[name].type
+            if pm.on_error == "null" and kind.properties[name].required:
+                raise MappingError(
+                    f"mapping for source {self.source!r}: on_error: null on {name!r}, which "
+                    f"{kind_name} requires; a row without it cannot be kept"
+                )
             if pm.formats and ptype not in {"timestamp", "date"}:
                 raise MappingError(
                     f"mapping for source {self.source!r}: 'formats' on {name!r} "

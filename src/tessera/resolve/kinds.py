@@ -44,6 +44,9 @@ class KindSpec:
     training_blocks: tuple[str, ...]
     prior_rules: tuple[str, ...]
     prior_recall: float = 0.8
+    # re-estimate the prior from the trained model's scores of the candidate pairs
+    # (stage.prior_from_pairs); the deterministic rules only give its starting point
+    prior_from_pairs: bool = True
     # pairs at or above this probability may join records (see cluster.py) ...
     threshold: float = 0.9
     # ... and pairs at or above this one count as support between two clusters
@@ -120,6 +123,19 @@ def _null(*columns: str, require: str = "any") -> Any:
         is_null_level=True
     )
     return level
+
+
+def _unshared(*columns: str) -> Any:
+    """Null level for alternatives (a document or a national id; a phone or an
+    e-mail): missing unless at least one of ``columns`` is present on both sides. A
+    record with only a passport number says nothing about one with only a national id;
+    without this level the pair would fall to the else level and count as disagreement."""
+    import splink.comparison_level_library as cll
+
+    shared = " OR ".join(f"({c}_l IS NOT NULL AND {c}_r IS NOT NULL)" for c in columns)
+    return cll.CustomLevel(f"NOT ({shared})", label_for_charts="missing").configure(
+        is_null_level=True
+    )
 
 
 def _else() -> Any:
@@ -236,6 +252,12 @@ def _person_comparisons() -> list[Any]:
                 "most name words shared",
             ),
             _level(_folded(_both(f"{jw}({{a}}, {{A}}) >= 0.9")), "family names similar"),
+            _level(
+                "(family_t_l IS NULL OR given_t_l IS NULL OR family_t_r IS NULL "
+                "OR given_t_r IS NULL) "  # list_has_any never matches two NULLs
+                "AND list_has_any([family_t_l, given_t_l], [family_t_r, given_t_r])",
+                "a name part missing, the part both have equal",
+            ),
             _else(),
         ],
         "Family and given names, either order, transliteration-folded",
@@ -266,7 +288,7 @@ def _person_comparisons() -> list[Any]:
     ids = _comparison(
         "identity_document",
         [
-            _null("document_number", "national_id", require="all"),
+            _unshared("document_number", "national_id"),
             _level(
                 "document_number_l = document_number_r OR national_id_l = national_id_r",
                 "same document or national id",
@@ -310,6 +332,14 @@ PERSON = KindSpec(
         "l.family_s = r.given_s AND l.given_s = r.family_s",
         "l.phone = r.phone",
         "l.email = r.email",
+        # recall where a name part or the date has an error: one name part and the
+        # birth year (either name order), the e-mail's user name
+        "l.family_t = r.family_t AND year(l.birth_date) = year(r.birth_date)",
+        "l.given_t = r.given_t AND year(l.birth_date) = year(r.birth_date)",
+        "l.family_t = r.given_t AND year(l.birth_date) = year(r.birth_date)",
+        "l.given_t = r.family_t AND year(l.birth_date) = year(r.birth_date)",
+        "l.family_t = r.family_t AND l.given_s = r.given_s",
+        "split_part(l.email, '@', 1) = split_part(r.email, '@', 1)",
     ),
     training_blocks=("l.birth_date = r.birth_date", "l.name_t_key = r.name_t_key"),
     prior_rules=(
@@ -352,7 +382,7 @@ def _party(name: str) -> Any:
     return _comparison(
         name,
         [
-            _null(f"{name}_key", f"{name}_id", require="all"),
+            _unshared(f"{name}_key", f"{name}_id"),
             _level(f"{name}_id_l = {name}_id_r", "same document or registration number"),
             _level(f"{name}_key_l = {name}_key_r", "same name words", tf=f"{name}_key"),
             _level(
@@ -404,7 +434,7 @@ def _contact() -> Any:
     return _comparison(
         "contact",
         [
-            _null("phone", "email", require="all"),
+            _unshared("phone", "email"),
             _level("phone_l = phone_r OR email_l = email_r", "same phone or e-mail"),
             _else(),
         ],

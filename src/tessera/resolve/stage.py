@@ -4,11 +4,12 @@ For each kind in :data:`~tessera.resolve.kinds.KINDS`:
 
 1. **Features.** The kind's feature query runs over its source table into a temporary
    table (one row per record; ``unique_id`` is the record's stable ``obs_id``).
-2. **Model.** Without a stored model, Splink estimates one with no labels: the prior
-   from deterministic rules, u by random sampling, m by EM under the kind's training
-   blocks. Weights are then bounded (:func:`bounded`) and the model, with the term
-   frequencies it saw, is stored in ``resolution_model`` and ``resolution_tf``. Later
-   runs reuse it (``tessera build --retrain`` replaces it).
+2. **Model.** Without a stored model, Splink estimates one with no labels: a first
+   prior from deterministic rules, u by random sampling, m by EM under the kind's
+   training blocks, then the prior implied by the model's scores of all candidate
+   pairs (:func:`prior_from_pairs`). Weights are then bounded (:func:`bounded`) and
+   the model, with the term frequencies it saw, is stored in ``resolution_model`` and
+   ``resolution_tf``. Later runs reuse it (``tessera build --retrain`` replaces it).
 3. **Pairs.** Candidate pairs from the blocking rules are scored; pairs at or above
    the kind's ``keep`` probability are stored in ``resolution_pair_<kind>`` with every
    per-comparison weight (the explanation). When the records only grew since the last
@@ -103,6 +104,40 @@ def bounded(model: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def prior_from_pairs(weights: Any, start: float, records: int) -> float:
+    """The prior that the model's own scores of the candidate pairs imply.
+
+    ``weights`` are the match weights (bits) of every pair the blocking rules generate,
+    scored at prior ``start``; each carries the Bayes factor
+    ``K = 2 ** (weight - logit2(start))``, which does not depend on the prior. With m and
+    u fixed, expectation maximisation of the prior alone iterates
+
+        lambda <- sum_i lambda K_i / (lambda K_i + 1 - lambda) / (records (records - 1) / 2)
+
+    (the expected number of matching pairs over all pairs; pairs the blocking rules
+    never generate count as non-matches, so the estimate leans low). The log-likelihood
+    is concave in lambda, so the fixed point is unique and does not depend on
+    ``start``. The deterministic-rules estimate needs a guess of those rules' recall
+    (0.8), and errs low by as much as that guess is high: with typos in names and dates
+    exact rules may find a fifth of the matches."""
+    import numpy as np
+
+    total = records * (records - 1) / 2
+    start = min(max(start, PRIOR_FLOOR), 0.5)
+    if total <= 0 or len(weights) == 0:
+        return start
+    logit = np.log2(start / (1 - start))
+    bayes = np.exp2(np.clip(np.asarray(weights, dtype=float) - logit, -200.0, 200.0))
+    lam = start
+    for _ in range(500):
+        new = float(np.sum(lam * bayes / (lam * bayes + 1 - lam)) / total)
+        new = min(max(new, PRIOR_FLOOR), 0.5)
+        if abs(new - lam) <= 1e-9 + 1e-6 * lam:
+            return new
+        lam = new
+    return lam
+
+
 def tf_columns(model: Mapping[str, Any]) -> list[str]:
     """Columns whose term frequencies adjust some level of ``model``."""
     cols = {
@@ -161,6 +196,17 @@ def _train(
                 # too few pairs under this block (a register with no duplicates)
                 notes.append(f"EM under {block!r} skipped: {str(exc).splitlines()[0]}")
         settings = bounded(linker.misc.save_model_to_json())
+        if spec.prior_from_pairs:
+            start = float(settings["probability_two_random_records_match"])
+            scored = Linker(api.register(table), settings, log_level=None).inference.predict()
+            weights = work.fetch_arrow(f"SELECT match_weight FROM {scored.physical_name}")
+            prior = prior_from_pairs(weights.column(0).to_numpy(), start, n)
+            notes.append(
+                f"prior {prior:.3g} from {weights.num_rows:,} candidate pairs "
+                f"(deterministic rules: {start:.3g})"
+            )
+            settings["probability_two_random_records_match"] = prior
+            settings = bounded(settings)
     for note in notes:
         say(f"{spec.kind}: {note}")
     text = json.dumps(settings, sort_keys=True)
