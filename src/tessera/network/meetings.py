@@ -18,9 +18,10 @@ lasts longer than :data:`MAX_STAY_S` (8 hours), both are away (:data:`MIN_AWAY`)
 they overlap by :data:`MIN_OVERLAP_S` (30 minutes) or more, the overlap is at least
 :data:`MIN_SHARED` (a quarter) of their union, their arrivals and their departures
 each differ by at most :data:`MAX_ALIGN_S` (an hour), and their positions lie within
-:data:`PAIR_M` (600 m). The join is on an equality key: stays are cut into the UTC
-hours they cover and put in a grid cell of side ``PAIR_M``; one side also goes in the
-eight neighbouring cells.
+:data:`PAIR_M` (600 m). The join is on an equality key: each stay has one key, its grid cell of side
+``PAIR_M`` and the hour of its arrival; the away side also goes in the eight
+neighbouring cells and the neighbouring hours (arrivals within ``MAX_ALIGN_S`` are at
+most that many hours apart), so a long stay makes one key, not one per hour it covers.
 
 **Joint place evidence.** Each stay's place is located from that subject's
 observations alone, and two people in one building are typically 100-300 m apart
@@ -126,7 +127,7 @@ REGULAR_DAYS = 3
 # members of a pair that must be away (see the module docstring for why both)
 MIN_AWAY = 2
 PAIR_M = 600.0
-BUCKET_S = 3600
+BUCKET_S = 3600  # arrival-hour key of the candidate join (at least MAX_ALIGN_S)
 # uncertainty (m) of a stay that has none
 CONFIDENCE_M = 300.0
 PRIVACY_FLOOR = 0.2
@@ -195,18 +196,22 @@ _NINE = "(SELECT unnest([-1, 0, 1]) AS dx) gx, (SELECT unnest([-1, 0, 1]) AS dy)
 def _candidates(temp: TempFn) -> None:
     """``_mt_cand``: candidate pairs of stays with the features of the score."""
     x, y = _cell("lat", "lon")
-    hours = (
-        f"unnest(generate_series(CAST(floor(a / {BUCKET_S}) AS BIGINT), "
-        f"CAST(floor((b - 1) / {BUCKET_S}) AS BIGINT)))"
-    )
+    span = math.ceil(MAX_ALIGN_S / BUCKET_S)
+    # one key per stay: its cell and the hour of its arrival. Arrivals of a candidate
+    # differ by at most MAX_ALIGN_S (an hour), so their arrival hours by at most one:
+    # the away side also goes in the neighbouring cells and hours, and every candidate
+    # within PAIR_M shares a key with it (27 copies of the away stays, one row of each
+    # stay otherwise: a long stay no longer makes a key for every hour it covers)
     temp(
         "_mt_key",
-        f"SELECT stay_id, subject, a, b, away, {x} AS cx, {y} AS cy, {hours} AS h FROM _mt_stay",
+        f"SELECT stay_id, subject, a, b, away, {x} AS cx, {y} AS cy, "
+        f"CAST(floor(a / {BUCKET_S}) AS BIGINT) AS h FROM _mt_stay",
     )
     temp(
         "_mt_key9",
-        "SELECT k.stay_id, k.subject, k.a, k.b, k.away, k.cx + dx AS cx, k.cy + dy AS cy, k.h "
-        f"FROM _mt_key k, {_NINE} WHERE k.away",
+        "SELECT k.stay_id, k.subject, k.a, k.b, k.away, k.cx + dx AS cx, k.cy + dy AS cy, "
+        f"k.h + dh AS h FROM _mt_key k, {_NINE}, "
+        f"(SELECT unnest(range(-{span}, {span + 1})) AS dh) gh WHERE k.away",
     )
     dist = haversine_sql("s1.lat", "s1.lon", "s2.lat", "s2.lon")
     # time rules on the key rows themselves, so that few candidates reach the distance
