@@ -77,7 +77,7 @@ share).
 precision 0.601, recall 0.402, F1 0.482 (948 found, 1,407 true, 566 matched) against
 0.426, 0.367, 0.394 for connected components over fixed-rule pairs; the stage takes
 about 2 s. ``district`` (seed 7, stays from oracle attribution): 0.330, 0.290, 0.309
-in 83 s. The ceiling is in the stays: only 1,054 true meetings on ``small`` have both
+in 26 s. The ceiling is in the stays: only 1,054 true meetings on ``small`` have both
 participants' stays, of at most 8 hours, overlapping by 30 minutes within 600 m;
 meeting stays merged into a home stay, or cut short by sparse events, cannot be found
 this way.
