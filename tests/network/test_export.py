@@ -78,7 +78,7 @@ ROWS = {
     tables.EDGE: [
         f"('{DEVICE}', 'device', '{P1}', 'person', 1.0, 0.0, 0.0, 1.0, false)",
         f"('{P1}', 'person', '{P2}', 'person', 2.0, 1.0, 0.0, 2.5, false)",
-        f"('{P2}', 'person', '{P3}', 'person', 0.5, 0.0, 0.0, 0.5, true)",
+        f"('{P2}', 'person', '{P3}', 'person', 0.5, 0.0, 0.25, 0.75, true)",
         f"('{P3}', 'person', '{P4}', 'person', 0.0, 1.5, 0.0, 0.75, true)",
     ],
     tables.COMMUNITY: [
@@ -160,7 +160,8 @@ def test_graphml_round_trips_through_igraph_and_networkx(built: Workspace, tmp_p
     assert (result.nodes, result.edges, result.paths) == (5, 4, (out,))
     assert result.counts == {
         "edges.co-presence": 1,
-        "edges.contact": 2,
+        "edges.contact": 1,
+        "edges.contact and shared place": 1,
         "edges.contact and co-presence": 1,
         "edges.hidden": 2,
         "nodes.device": 1,
@@ -187,6 +188,9 @@ def test_graphml_round_trips_through_igraph_and_networkx(built: Workspace, tmp_p
     pairs = {tuple(sorted((g.vs[e.source]["id"], g.vs[e.target]["id"]))): e for e in g.es}
     e12 = pairs[(P1, P2)]
     assert (e12["weight"], e12["contact_weight"], e12["copresence_weight"]) == (2.5, 2.0, 1.0)
+    assert e12["place_weight"] == 0.0
+    e23 = pairs[(P2, P3)]  # contact and a shared home or workplace
+    assert (e23["weight"], e23["contact_weight"], e23["place_weight"]) == (0.75, 0.5, 0.25)
     assert (e12["events"], e12["meetings"], e12["hidden"]) == (5, 2, False)
     # the earliest and latest evidence of either kind
     assert (e12["first_at"], e12["last_at"]) == ("2026-10-04T12:00:00Z", "2026-10-07T18:00:00Z")

@@ -40,9 +40,10 @@ its attributed devices and of its registry records), ``imsis``, ``imeis``, ``ema
 and ``id_numbers`` (registry document and national id numbers); several values are
 joined with ``"; "`` in GraphML, GEXF and CSV and are lists in FtM.
 
-**Edge attributes** (one per pair): ``contact_weight``, ``copresence_weight`` and
-``weight`` (``net_edge``), ``hidden`` and ``hidden_kind`` (the kinds of
-``net_hidden_tie`` for the pair, comma separated), ``events`` (communication events,
+**Edge attributes** (one per pair): ``contact_weight``, ``copresence_weight``,
+``place_weight`` (a shared home or workplace) and ``weight`` (``net_edge``),
+``hidden`` and ``hidden_kind`` (the kinds of ``net_hidden_tie`` for the pair, comma
+separated), ``events`` (communication events,
 ``net_contact``), ``meetings`` (``net_copresence``), and ``first_at`` / ``last_at``,
 the earliest and latest evidence of either kind (UTC, ISO 8601).
 
@@ -114,6 +115,7 @@ I2_LINK_COLUMNS = (
     "Weight",
     "Contact Weight",
     "Co-presence Weight",
+    "Place Weight",
     "Hidden",
     "Hidden Kind",
     "Events",
@@ -149,6 +151,7 @@ NODE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
 EDGE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("contact_weight", "double"),
     ("copresence_weight", "double"),
+    ("place_weight", "double"),
     ("weight", "double"),
     ("hidden", "boolean"),
     ("hidden_kind", "string"),
@@ -199,6 +202,7 @@ class Edge:
     b: str
     contact_weight: float
     copresence_weight: float
+    place_weight: float
     weight: float
     hidden: bool
     hidden_kind: str | None
@@ -214,10 +218,18 @@ class Edge:
 
     @property
     def evidence(self) -> str:
-        """``contact``, ``co-presence`` or ``contact and co-presence``."""
-        if self.contact_weight > 0 and self.copresence_weight > 0:
-            return "contact and co-presence"
-        return "contact" if self.contact_weight > 0 else "co-presence"
+        """The kinds of evidence behind the edge, joined by "and": ``contact``,
+        ``co-presence``, ``shared place`` (e.g. ``contact and co-presence``)."""
+        kinds = [
+            name
+            for name, w in (
+                ("contact", self.contact_weight),
+                ("co-presence", self.copresence_weight),
+                ("shared place", self.place_weight),
+            )
+            if w > 0
+        ]
+        return " and ".join(kinds) or "co-presence"
 
 
 @dataclass(frozen=True)
@@ -304,13 +316,14 @@ def read_network(
             b=r[1],
             contact_weight=float(r[2] or 0.0),
             copresence_weight=float(r[3] or 0.0),
-            weight=float(r[4]),
-            hidden=bool(r[5]),
-            hidden_kind=r[6],
-            events=int(r[7]),
-            meetings=int(r[8]),
-            first_at=r[9],
-            last_at=r[10],
+            place_weight=float(r[4] or 0.0),
+            weight=float(r[5]),
+            hidden=bool(r[6]),
+            hidden_kind=r[7],
+            events=int(r[8]),
+            meetings=int(r[9]),
+            first_at=r[10],
+            last_at=r[11],
         )
         for r in engine.fetch_rows(
             _edges_sql(scoped=scope is not None),
@@ -347,7 +360,7 @@ p AS (SELECT a, b, sum(meetings) AS meetings, min(first_at) AS first_at,
              max(last_at) AS last_at FROM {tables.COPRESENCE} GROUP BY a, b),
 h AS (SELECT a, b, string_agg(DISTINCT kind, ',' ORDER BY kind) AS kinds
       FROM {tables.HIDDEN_TIE} GROUP BY a, b)
-SELECT e.a, e.b, e.contact_weight, e.copresence_weight, e.weight,
+SELECT e.a, e.b, e.contact_weight, e.copresence_weight, e.place_weight, e.weight,
        coalesce(e.hidden, FALSE) AS hidden, h.kinds,
        coalesce(c.events, 0), coalesce(p.meetings, 0),
        least(c.first_at, p.first_at), greatest(c.last_at, p.last_at)
@@ -680,7 +693,8 @@ def write_i2(network: Network, folder: Path) -> tuple[Path, ...]:
             w.writerow(
                 [_link_id(e), e.a, e.b, e.evidence.capitalize(), i2_strength(e)]
                 + [_csv(v) for v in (
-                    e.weight, e.contact_weight, e.copresence_weight, e.hidden, e.hidden_kind,
+                    e.weight, e.contact_weight, e.copresence_weight, e.place_weight, e.hidden,
+                    e.hidden_kind,
                     e.events, e.meetings)]
                 + [start.strftime("%Y-%m-%d") if start else "",
                    start.strftime("%H:%M:%S") if start else "",
@@ -746,7 +760,8 @@ def ftm_entities(network: Network) -> list[dict[str, Any]]:
             props["endDate"] = [_ftm_date(e.last_at)]
         summary = (
             f"{e.events} communication events, {e.meetings} meetings; weight {e.weight:g} "
-            f"(contact {e.contact_weight:g}, co-presence {e.copresence_weight:g})"
+            f"(contact {e.contact_weight:g}, co-presence {e.copresence_weight:g}, "
+            f"shared place {e.place_weight:g})"
         )
         if e.hidden:
             summary += f"; hidden-tie hypothesis ({e.hidden_kind or 'hidden'})"
