@@ -143,6 +143,18 @@ def _events(rows: Iterable[tuple[str, str, int, str, float]]) -> pa.Table:
     )
 
 
+def _random_pairs(people: list[str], n: int, exclude: Any) -> list[tuple[str, str]]:
+    """``n`` distinct pairs of ``people`` drawn at random (seed :data:`SEED`), none in
+    ``exclude``, sorted."""
+    rng = random.Random(SEED)
+    out: set[tuple[str, str]] = set()
+    while len(out) < n:
+        k = _key(*rng.sample(people, 2))
+        if k not in exclude:
+            out.add(k)
+    return sorted(out)
+
+
 def _key(x: str, y: str) -> tuple[str, str]:
     return (x, y) if x < y else (y, x)
 
@@ -199,25 +211,13 @@ def copenhagen(data: Path = DEFAULT_DATA) -> Copenhagen:
     scores = [weights[k] for k in comm]
     auc_comm = roc_auc(scores, labels)
     people = sorted({p for k in comm for p in k})
-    rng = random.Random(SEED)
-    silent: set[tuple[str, str]] = set()
-    while len(silent) < len(comm):
-        k = _key(*rng.sample(people, 2))
-        if k not in weights:
-            silent.add(k)
-    silent_keys = sorted(silent)
+    silent_keys = _random_pairs(people, len(comm), weights)
     auc_silent = roc_auc(
         scores + [0.0] * len(silent_keys), labels + [k in friends for k in silent_keys]
     )
     pset = set(people)
     pos = sorted(k for k in friends if k[0] in pset and k[1] in pset)
-    neg: set[tuple[str, str]] = set()
-    rng = random.Random(SEED)
-    while len(neg) < len(pos):
-        k = _key(*rng.sample(people, 2))
-        if k not in friends:
-            neg.add(k)
-    neg_keys = sorted(neg)
+    neg_keys = _random_pairs(people, len(pos), friends)
     auc_ties = roc_auc(
         [weights.get(k, 0.0) for k in pos] + [weights.get(k, 0.0) for k in neg_keys],
         [True] * len(pos) + [False] * len(neg_keys),

@@ -208,7 +208,7 @@ def _stays_of_chunk(
     place_id = subj * PLACE_SPACE + place
     # sources of each stay as a bit mask
     mask = np.left_shift(1, src.astype(np.int64))
-    bits = np.bitwise_or.reduceat(mask[inside], starts) if len(starts) else mask[:0]
+    bits = np.bitwise_or.reduceat(mask[inside], starts)
     offsets = np.r_[0, np.cumsum(n)].astype(np.int32)
     stays = pa.table(
         {
@@ -266,13 +266,10 @@ def _active_hours_of_chunk(data: pa.Table, sources: list[str]) -> pa.Table:
     """Events per (subject code, clock hour) with the sources seen in it, from a chunk
     sorted by (code, t): the rows of one (code, hour) lie together."""
     code = data.column("code").to_numpy().astype(np.int64)
-    if len(code) == 0:
-        return pa.table({"code": pa.array([], pa.int64()), "h": pa.array([], pa.int64()),
-                         "events": pa.array([], pa.int32()),
-                         "sources": pa.array([], pa.list_(pa.string()))})  # fmt: skip
     hour = np.floor(data.column("t").to_numpy() / 3600).astype(np.int64)
     src = data.column("src").to_numpy().astype(np.int64)
-    new = np.r_[True, (code[1:] != code[:-1]) | (hour[1:] != hour[:-1])]
+    # a run starts at the first row (if any) and wherever subject or hour changes
+    new = np.r_[len(code) > 0, (code[1:] != code[:-1]) | (hour[1:] != hour[:-1])]
     starts = np.flatnonzero(new)
     events = np.diff(np.r_[starts, len(code)])
     masks = np.bitwise_or.reduceat(np.left_shift(1, src), starts)
