@@ -15,6 +15,7 @@ traceback::
     ├── StageError            a pipeline stage is misdeclared or failed
     ├── ResolutionError       entity resolution cannot do what was asked (unknown record, ...)
     ├── NetworkError          a network query or export cannot do what was asked
+    ├── AccessError           an access context (user, case, legal basis) is missing or invalid
     └── EvaluationError       scoring a workspace against a simulator's truth failed
         └── TruthError        the truth folder, or a file or column in it, is missing or unreadable
 """
@@ -68,9 +69,20 @@ class NetworkError(TesseraError):
     the network tables not built, an unwritable path)."""
 
 
+class AccessError(TesseraError):
+    """An access cannot be granted or recorded: the access context (user, case, legal
+    basis) is missing or invalid, or the audit record of the access is malformed. The
+    message names the field and the values it accepts."""
+
+
 class EvaluationError(TesseraError):
     """Scoring a workspace against a simulator's truth failed (a metric provider misbehaved)."""
 
 
 class TruthError(EvaluationError):
     """The truth folder, or a file or column in it, is missing or unreadable."""
+
+
+class DossierError(TesseraError):
+    """A dossier or search cannot be served: the dossiers are not built, the person is
+    unknown, a filter is malformed, or a format cannot be written."""

@@ -387,7 +387,9 @@ def test_missing_network_tables_say_run_build(tmp_path: Path) -> None:
 
 def test_cli_export(built: Workspace, tmp_path: Path) -> None:
     built.close()
-    runner = CliRunner()
+    runner = CliRunner(
+        env={"TESSERA_USER": "ana", "TESSERA_CASE": "CASE-9", "TESSERA_LEGAL_BASIS": "research"}
+    )
     out = tmp_path / "cli.gexf"
     r = runner.invoke(
         app,

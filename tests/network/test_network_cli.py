@@ -1,14 +1,31 @@
-"""`tessera path` and `tessera ego` on a built workspace."""
+"""`tessera path` and `tessera ego` on a built workspace: answers, audit, refusals."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from typer.testing import CliRunner
+import pytest
+from typer.testing import CliRunner as _Runner
 
+from tessera.audit import entries
 from tessera.cli import app
 from tessera.network import tables
 from tessera.workspace import Workspace
+
+ENV = {"TESSERA_USER": "ana", "TESSERA_CASE": "CASE-9", "TESSERA_LEGAL_BASIS": "research"}
+
+
+@pytest.fixture(scope="module")
+def copy(linked: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the built workspace (reads write to its audit log)."""
+    path = tmp_path_factory.mktemp("netcli") / "ws"
+    shutil.copytree(linked[1], path)
+    return path
+
+
+def CliRunner() -> _Runner:
+    return _Runner(env=ENV)
 
 
 def _edge(path: Path) -> tuple[str, str, str]:
@@ -24,8 +41,8 @@ def _edge(path: Path) -> tuple[str, str, str]:
     return rows[0]
 
 
-def test_path_shows_every_hop_with_its_evidence(linked: tuple[Path, Path]) -> None:
-    _, path = linked
+def test_path_shows_every_hop_with_its_evidence(copy: Path) -> None:
+    path = copy
     a, b, c = _edge(path)
     result = CliRunner().invoke(app, ["path", str(path), a, c, "--max-hops", "4"])
     assert result.exit_code == 0, result.output
@@ -38,8 +55,8 @@ def test_path_shows_every_hop_with_its_evidence(linked: tuple[Path, Path]) -> No
     assert "call" in direct.output.lower()
 
 
-def test_ego_lists_neighbours_by_hops(linked: tuple[Path, Path]) -> None:
-    _, path = linked
+def test_ego_lists_neighbours_by_hops(copy: Path) -> None:
+    path = copy
     a, b, c = _edge(path)
     one = CliRunner().invoke(app, ["ego", str(path), a, "--depth", "1"], terminal_width=200)
     two = CliRunner().invoke(app, ["ego", str(path), a, "--depth", "2"], terminal_width=200)
@@ -50,8 +67,26 @@ def test_ego_lists_neighbours_by_hops(linked: tuple[Path, Path]) -> None:
     assert c in two.output
 
 
-def test_unknown_subjects_are_refused_with_the_reason(linked: tuple[Path, Path]) -> None:
-    _, path = linked
+def test_unknown_subjects_are_refused_with_the_reason(copy: Path) -> None:
+    path = copy
     result = CliRunner().invoke(app, ["ego", str(path), "person:nobody"])
     assert result.exit_code != 0
     assert "unknown subject" in result.output
+
+
+def test_reads_need_an_access_context_and_are_audited(copy: Path) -> None:
+    a, b, _ = _edge(copy)
+    with Workspace.open(copy) as ws:
+        before = len(entries(ws))
+    refused = _Runner().invoke(app, ["ego", str(copy), a], env={"TESSERA_USER": ""})
+    assert refused.exit_code == 1
+    assert "--legal-basis" in refused.output
+    assert b not in refused.output
+    assert CliRunner().invoke(app, ["path", str(copy), a, b]).exit_code == 0
+    assert CliRunner().invoke(app, ["ego", str(copy), "person:nobody"]).exit_code == 1
+    with Workspace.open(copy) as ws:
+        log = entries(ws)[before:]
+    assert [(e.action, e.target, e.result_size, e.case) for e in log] == [
+        ("path", f"{a} {b}", 1, "CASE-9"),
+        ("ego", "person:nobody", 0, "CASE-9"),
+    ]

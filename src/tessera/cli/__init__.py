@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from tessera.cli.access import BasisOption, CaseOption, UserOption, access_from
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -257,8 +259,16 @@ def build(
             "(then every pair is scored again).",
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Run every stage, even those whose inputs and code are unchanged."
+        ),
+    ] = False,
 ) -> None:
-    """Run every pipeline stage in dependency order."""
+    """Run every pipeline stage in dependency order; stages whose inputs, code and
+    settings are unchanged since their last run are skipped, so an interrupted build
+    resumes where it stopped."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from tessera.errors import TesseraError
@@ -285,12 +295,15 @@ def build(
 
                 with ws.engine.transaction():
                     forget_models(ws.engine)
-            results = ws.build(progress=report)
+            results = ws.build(progress=report, force=force)
     except TesseraError as exc:
         _fail(exc)
     for r in results:
         outs = ", ".join(f"{k} ({v:,} rows)" for k, v in r.outputs.items())
-        console.print(f"{r.stage}: {outs} in {r.duration_s:.2f}s")
+        if r.skipped:
+            console.print(f"{r.stage}: up to date, skipped ({outs})")
+        else:
+            console.print(f"{r.stage}: {outs} in {r.duration_s:.2f}s ({r.reason})")
 
 
 @app.command()
@@ -501,6 +514,8 @@ def demo(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from tessera.audit import Access
+    from tessera.cli.reads import write_all as write_dossiers
     from tessera.errors import TesseraError
     from tessera.evaluate import evaluate as run_evaluation
     from tessera.simulate.output import simulate as run_simulation
@@ -546,14 +561,26 @@ def demo(
                 console.print(f"stage {r.stage}: {outs} in {r.duration_s:.2f}s")
             _print_status(ws.status())
             _print_metrics(run_evaluation(ws, data_dir).metrics)
+            # the demo reads every dossier under a demo case: audited like any read
+            access = Access(user="demo", case="DEMO-1", legal_basis="synthetic_demo")
+            folder = workspace / "dossiers"
+            written = write_dossiers(ws, access, folder, "html")
+            top = ws.engine.fetch_rows(
+                "SELECT person FROM dossier ORDER BY exposure DESC NULLS LAST, person LIMIT 1"
+            )
     except TesseraError as exc:
         _fail(exc)
+    person = top[0][0] if top else "person:1"
+    env = "TESSERA_USER=demo TESSERA_CASE=DEMO-1 TESSERA_LEGAL_BASIS=synthetic_demo"
     console.print(
-        f"\nWorkspace ready at [bold]{workspace}[/]; the hidden truth is in {data_dir}/truth. "
-        f"Try:\n  tessera status {workspace}\n"
-        f"  tessera evaluate {workspace} --truth {data_dir}/truth\n"
-        f"  tessera ingest {workspace} --mapping {data_dir}/mappings/city_anpr.yaml  "
-        "(re-ingest: adds nothing)"
+        f"\nWorkspace ready at [bold]{workspace}[/]; the hidden truth is in {data_dir}/truth.\n"
+        f"{written:,} dossiers (HTML and JSON) are in [bold]{folder}[/]: open "
+        f"{folder / 'index.html'} in a browser (it works offline), most exposed first.\n"
+        f"Every read is audited (user, case, legal basis); try:\n"
+        f"  {env} tessera dossier {workspace} {person}\n"
+        f"  {env} tessera find {workspace} --exposure-above 0.5\n"
+        f"  tessera audit list {workspace}\n"
+        f"  tessera evaluate {workspace} --truth {data_dir}/truth"
     )
 
 
@@ -678,15 +705,22 @@ def export(
             help="Export only these subjects and the edges among them (repeatable).",
         ),
     ] = None,
+    user: UserOption = None,
+    case: CaseOption = None,
+    basis: BasisOption = None,
 ) -> None:
     """Export the network (see docs/network.md) for Gephi, i2 Analyst's Notebook or Aleph."""
+    from tessera.audit import record
     from tessera.errors import TesseraError
     from tessera.network.export import export_network
     from tessera.workspace import Workspace
 
     try:
-        with Workspace.open(workspace, read_only=True) as ws:
+        access = access_from(user, case, basis)
+        with Workspace.open(workspace) as ws:
             result = export_network(ws.engine, fmt, out, subjects=subject, min_weight=min_weight)
+            target = "network:" + (",".join(subject) if subject else "*")
+            record(ws, access, action="export", target=target, result_size=result.nodes)
     except TesseraError as exc:
         _fail(exc)
     console = _console()
@@ -705,17 +739,28 @@ def path(
     a: Annotated[str, typer.Argument(help="A subject: 'person:123', 'imsi:262...'.")],
     b: Annotated[str, typer.Argument(help="The other subject.")],
     max_hops: Annotated[int, typer.Option("--max-hops", help="Longest path searched.")] = 6,
+    user: UserOption = None,
+    case: CaseOption = None,
+    basis: BasisOption = None,
 ) -> None:
     """The strongest connection between two subjects, with the evidence on every edge."""
     from rich.table import Table
 
+    from tessera.audit import record
     from tessera.errors import TesseraError
     from tessera.network.graph import shortest_path
     from tessera.workspace import Workspace
 
     try:
-        with Workspace.open(workspace, read_only=True) as ws:
-            found = shortest_path(ws.engine, a, b, max_hops=max_hops)
+        access = access_from(user, case, basis)
+        with Workspace.open(workspace) as ws:
+            try:
+                found = shortest_path(ws.engine, a, b, max_hops=max_hops)
+            except TesseraError:  # refused reads are logged too
+                record(ws, access, action="path", target=f"{a} {b}", result_size=0)
+                raise
+            hops = 0 if found is None else len(found.hops)
+            record(ws, access, action="path", target=f"{a} {b}", result_size=hops)
     except TesseraError as exc:
         _fail(exc)
     console = _console()
@@ -743,17 +788,27 @@ def ego(
     workspace: WorkspaceArg,
     subject: Annotated[str, typer.Argument(help="A subject: 'person:123', 'imsi:262...'.")],
     depth: Annotated[int, typer.Option("--depth", help="Hops from the subject.")] = 2,
+    user: UserOption = None,
+    case: CaseOption = None,
+    basis: BasisOption = None,
 ) -> None:
     """A subject's ego network: everyone within DEPTH hops, by distance and community."""
     from rich.table import Table
 
+    from tessera.audit import record
     from tessera.errors import TesseraError
     from tessera.network.graph import ego_network
     from tessera.workspace import Workspace
 
     try:
-        with Workspace.open(workspace, read_only=True) as ws:
-            found = ego_network(ws.engine, subject, depth=depth)
+        access = access_from(user, case, basis)
+        with Workspace.open(workspace) as ws:
+            try:
+                found = ego_network(ws.engine, subject, depth=depth)
+            except TesseraError:  # refused reads are logged too
+                record(ws, access, action="ego", target=subject, result_size=0)
+                raise
+            record(ws, access, action="ego", target=subject, result_size=found.nodes.num_rows)
     except TesseraError as exc:
         _fail(exc)
     nodes = found.nodes.sort_by([("hops", "ascending"), ("subject", "ascending")])
@@ -776,3 +831,10 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted; the batch in progress was rolled back\n")
         raise SystemExit(130) from None
+
+
+# commands defined in their own modules register themselves on ``app``
+from tessera.audit.cli import audit_app  # noqa: E402
+from tessera.cli import reads as _reads  # noqa: E402, F401
+
+app.add_typer(audit_app, name="audit")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
@@ -24,19 +25,15 @@ def cli_reference() -> str:
     if not isinstance(root, TyperGroup):  # pragma: no cover - the app has subcommands
         return "\n".join(out)
     ctx = typer.Context(root, info_name="tessera")
-    for name in root.list_commands(ctx):
-        cmd = root.get_command(ctx, name)
-        if cmd is None or cmd.hidden:
-            continue
-        sub_ctx = typer.Context(cmd, info_name=name, parent=ctx)
+    for name, cmd, sub_ctx in _commands(root, ctx, "tessera"):
         usage = " ".join(cmd.collect_usage_pieces(sub_ctx))
         out += [
-            f"## `tessera {name}`",
+            f"## `{name}`",
             "",
             (cmd.help or "").strip(),
             "",
             "```",
-            f"tessera {name} {usage}".rstrip(),
+            f"{name} {usage}".rstrip(),
             "```",
             "",
         ]
@@ -58,6 +55,19 @@ def cli_reference() -> str:
         if rows:
             out += ["| parameter | meaning |", "|---|---|", *rows, ""]
     return "\n".join(out)
+
+
+def _commands(group: TyperGroup, ctx: typer.Context, prefix: str) -> Any:
+    """(full name, command, context) of every visible command, sub-apps' included."""
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if cmd is None or cmd.hidden:
+            continue
+        sub_ctx = typer.Context(cmd, info_name=name, parent=ctx)
+        if isinstance(cmd, TyperGroup):
+            yield from _commands(cmd, sub_ctx, f"{prefix} {name}")
+        else:
+            yield f"{prefix} {name}", cmd, sub_ctx
 
 
 if __name__ == "__main__":

@@ -38,6 +38,10 @@ CAPABILITIES: dict[str, dict[str, bool | str]] = {
     "try_strptime": {"duckdb": True, "spark": "use to_timestamp with ANSI mode off"},
     "parquet_view": {"duckdb": True, "spark": "Spark has no exact file row numbers"},
     "splink": {"duckdb": True, "spark": "Splink's SparkAPI binding lands with the Spark engine"},
+    "content_version": {
+        "duckdb": True,
+        "spark": "lands with the Spark engine (count and sum of xxhash64 over the rows)",
+    },
 }
 
 
@@ -88,6 +92,17 @@ class Engine(ABC):
         """A Splink database API over this engine's own connection (capability ``splink``)."""
         self.require("splink")
         raise UnsupportedOperation(f"engine {self.name!r} declares splink but has no binding")
+
+    def content_version(self, table: str) -> str:
+        """A version of a table's content that ignores row order (capability
+        ``content_version``): ``"<rows>:<sum>"``, the row count and the sum, as an exact
+        integer, of a 64-bit hash of every row (all columns). Equal tables give equal
+        versions in one engine version; a changed, added or removed row changes the sum
+        except with probability about 2**-64. The sum (not XOR) keeps duplicate rows
+        from cancelling. Build fingerprints use it for tables no stage writes and
+        ingest does not load (see :mod:`tessera.stages`)."""
+        self.require("content_version")
+        raise UnsupportedOperation(f"engine {self.name!r} declares content_version but lacks it")
 
     def scratch(self) -> Engine:
         """An engine for working tables that must stay out of the workspace and out of

@@ -30,12 +30,21 @@ def _outputs() -> tuple[str, ...]:
     return (*(pair_table(k) for k in KINDS), RECORDS, ENTITIES)
 
 
+def _state() -> tuple[str, ...]:
+    from tessera.resolve.stage import JUDGEMENTS, MODELS, TERM_FREQUENCIES
+
+    # kept across builds: the stored models (the stage writes them when it trains; a
+    # `--retrain` deletes them), their term frequencies, and analyst judgements
+    return (MODELS, TERM_FREQUENCIES, JUDGEMENTS)
+
+
 STAGE = Stage(
     name="resolution",
     description="Resolve registry records into people, organisations, vehicles and subscriptions.",
     inputs=tuple(sorted({s.table for s in KINDS.values()})),
     outputs=_outputs(),
     run=_run,
+    state=_state(),
 )
 
 __all__ = ["KINDS", "STAGE", "KindSpec"]

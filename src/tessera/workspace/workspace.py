@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tessera.audit.log import AUDIT_COLUMNS
 from tessera.engines import open_engine, quote
 from tessera.errors import WorkspaceError
 
@@ -35,6 +36,9 @@ FORMAT_VERSION = 1
 
 # Bookkeeping tables: name -> column DDL.
 SYSTEM_TABLES: dict[str, str] = {
+    # every read of a dossier or search: who, for which case, on which legal basis
+    # (hash-chained; see tessera.audit)
+    "audit_log": AUDIT_COLUMNS,
     "tessera_meta": "key VARCHAR PRIMARY KEY, value VARCHAR",
     "ingest_batch": (
         "batch_id INTEGER PRIMARY KEY, source VARCHAR, kind VARCHAR, file VARCHAR, "
@@ -47,9 +51,11 @@ SYSTEM_TABLES: dict[str, str] = {
         "batch_id INTEGER, source VARCHAR, kind VARCHAR, file VARCHAR, file_sha256 VARCHAR, "
         "row_no BIGINT, source_column VARCHAR, property VARCHAR, reason VARCHAR, raw VARCHAR"
     ),
+    # one row per stage run that wrote its tables; fingerprint and versions (JSON of
+    # what the fingerprint hashes) let a build skip stages that are up to date
     "stage_run": (
         "stage VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, duration_s DOUBLE, "
-        "outputs VARCHAR"
+        "outputs VARCHAR, fingerprint VARCHAR, versions VARCHAR"
     ),
     # entity resolution: the estimated model per kind and the term frequencies it saw
     # (kept across builds so that incremental runs score like full ones), and analyst
@@ -208,6 +214,18 @@ class Workspace:
             for name, ddl in SYSTEM_TABLES.items():
                 if name not in existing:
                     engine.execute(f"CREATE TABLE {quote(name)} ({ddl})")
+                    continue
+                # a workspace made by an earlier version: add the columns it lacks
+                engine.execute(f"CREATE TEMP TABLE _tessera_ddl ({ddl})")
+                try:
+                    names = {c for c, _ in engine.columns(name)}
+                    for col, sql_type in engine.columns("_tessera_ddl"):
+                        if col not in names:
+                            engine.execute(
+                                f"ALTER TABLE {quote(name)} ADD COLUMN {quote(col)} {sql_type}"
+                            )
+                finally:
+                    engine.execute("DROP TABLE _tessera_ddl")
             for kind in get_model().sources.values():
                 cols = source_columns(kind)
                 if kind.table not in existing:
@@ -252,11 +270,15 @@ class Workspace:
 
         return ingest_files(self, mapping, files, kind=kind, progress=progress, on_file=on_file)
 
-    def build(self, progress: Callable[[str, int, int], None] | None = None) -> list[StageResult]:
-        """Run every registered stage in dependency order."""
+    def build(
+        self, progress: Callable[[str, int, int], None] | None = None, *, force: bool = False
+    ) -> list[StageResult]:
+        """Run every registered stage in dependency order; stages whose inputs, code and
+        settings did not change since their last run are skipped unless ``force``
+        (see :func:`tessera.stages.run_stages`)."""
         from tessera.stages import run_stages
 
-        return run_stages(self.engine, progress=progress)
+        return run_stages(self.engine, progress=progress, force=force)
 
     def status(self) -> dict[str, Any]:
         """Tables with row counts, ingest batches and the quarantine total."""

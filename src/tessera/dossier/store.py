@@ -1,0 +1,136 @@
+"""Writing every dossier at the end of a build, and reading one back under audit."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from tessera.dossier.tables import COLUMNS, DOSSIER
+from tessera.errors import DossierError
+
+if TYPE_CHECKING:
+    from tessera.audit import Access
+    from tessera.engines.base import Engine
+    from tessera.workspace import Workspace
+
+BATCH = 2_000
+ZLIB_LEVEL = 1  # fastest; level 3 saves little more on dossiers and costs build time
+
+
+def encode(dossier: dict[str, Any]) -> bytes:
+    """A dossier as stored: compact UTF-8 JSON, zlib-compressed."""
+    text = json.dumps(dossier, ensure_ascii=False, separators=(",", ":"))
+    return zlib.compress(text.encode("utf-8"), ZLIB_LEVEL)
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    """The dossier a stored ``body`` holds."""
+    data: dict[str, Any] = json.loads(zlib.decompress(body))
+    return data
+
+
+def write_all(engine: Engine, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Assemble every person's dossier and store it in the ``dossier`` table."""
+    import pyarrow as pa
+
+    from tessera.dossier.assemble import assemble
+
+    engine.execute(f"CREATE OR REPLACE TABLE {DOSSIER} ({COLUMNS[DOSSIER]})")
+    schema = pa.schema(
+        [
+            ("person", pa.string()),
+            ("name", pa.string()),
+            ("exposure", pa.float64()),
+            ("organisations", pa.list_(pa.string())),
+            ("roles", pa.list_(pa.string())),
+            ("schema_id", pa.string()),
+            ("body", pa.binary()),
+        ]
+    )
+    rows: list[dict[str, Any]] = []
+    written = 0
+
+    def flush() -> None:
+        nonlocal written
+        if rows:
+            engine.append_arrow(DOSSIER, pa.Table.from_pylist(rows, schema=schema))
+            written += len(rows)
+            rows.clear()
+
+    for d in assemble(engine):
+        exposure = (d.get("exposure") or {}).get("exposure")
+        rows.append(
+            {
+                "person": d["person"],
+                "name": d["name"],
+                "exposure": exposure,
+                "organisations": d["identities"]["organisations"],
+                "roles": d["identities"]["roles"],
+                "schema_id": d["schema"],
+                "body": encode(d),
+            }
+        )
+        if len(rows) >= BATCH:
+            flush()
+            if progress is not None:
+                progress(written, 0)
+    flush()
+    return {DOSSIER: written}
+
+
+def _body(ws: Workspace, person: str) -> bytes:
+    if DOSSIER not in ws.engine.table_names():
+        raise DossierError(
+            f"workspace {ws.path} has no dossiers yet: run `tessera build {ws.path}` first"
+        )
+    rows = ws.engine.fetch_rows(f"SELECT body FROM {DOSSIER} WHERE person = ?", [person])
+    if not rows:
+        near = ws.engine.fetch_rows(
+            f"SELECT person, name FROM {DOSSIER} WHERE person ILIKE ? OR name ILIKE ? "
+            "ORDER BY person LIMIT 5",
+            [f"%{person}%", f"%{person}%"],
+        )
+        hint = (
+            "; did you mean " + ", ".join(f"{p} ({n})" for p, n in near) + "?"
+            if near
+            else "; `tessera find` lists people"
+        )
+        raise DossierError(f"no dossier for {person!r} in {ws.path}{hint}")
+    return bytes(rows[0][0])
+
+
+def read(ws: Workspace, person: str, access: Access) -> dict[str, Any]:
+    """One person's dossier; the read is written to the audit log first, refused
+    reads included (an audit that only lists successes hides probing)."""
+    from tessera.audit import record
+
+    try:
+        body = _body(ws, person)
+    except DossierError:
+        record(ws, access, action="dossier.read", target=person, result_size=0)
+        raise
+    record(ws, access, action="dossier.read", target=person, result_size=1)
+    return decode(body)
+
+
+def read_all(ws: Workspace, access: Access) -> Iterator[dict[str, Any]]:
+    """Every dossier, in person order (one audit entry for the whole export)."""
+    from tessera.audit import record
+
+    if DOSSIER not in ws.engine.table_names():
+        raise DossierError(f"workspace {ws.path} has no dossiers yet: run `tessera build`")
+    total = ws.engine.row_count(DOSSIER)
+    record(ws, access, action="export", target="dossiers:*", result_size=total)
+    last = ""
+    while True:
+        page = ws.engine.fetch_rows(
+            f"SELECT person, body FROM {DOSSIER} WHERE person > ? ORDER BY person LIMIT ?",
+            [last, BATCH],
+        )
+        if not page:
+            return
+        for person, body in page:
+            yield decode(body)
+            last = person
