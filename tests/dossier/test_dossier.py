@@ -280,3 +280,18 @@ def test_cli_needs_an_access_context(built: Path, tmp_path: Path) -> None:
 def test_bad_access_values_are_refused() -> None:
     with pytest.raises(AccessError, match="legal_basis"):
         Access(user="a", case="CASE-1", legal_basis="because")
+
+
+def test_evaluate_scores_what_the_dossiers_say(linked: tuple[Path, Path], built: Path) -> None:
+    from tessera.evaluate import evaluate
+
+    with Workspace.open(built) as w:
+        m = evaluate(w, linked[0]).metrics
+    assert m["dossier.coverage"] > 0.95
+    # the dossiers list exactly the attribution stage's devices: the same precision
+    assert math.isclose(
+        m["dossier.devices.precision"], m["link.device_person.precision"], abs_tol=1e-9
+    )
+    assert m["dossier.devices.recall"] > 0.5
+    assert m["dossier.home.stated"] > 100
+    assert m["dossier.home.accuracy_300m"] > 0.8

@@ -172,8 +172,8 @@ def world(tmp_path: Path) -> tuple[Path, Path]:
     return make_world(tmp_path)
 
 
-# the linking, life and network providers: this world has no plate-read, vehicle-use,
-# records, stays, meetings or ties truth, and no life or network tables
+# the linking, life, network and dossier providers: this world has no plate-read, vehicle-use,
+# records, stays, meetings or ties truth, and no life, network or dossier tables
 LINKING = {
     "link.plates",
     "link.second_phone",
@@ -186,6 +186,7 @@ LINKING = {
     "network.meetings",
     "network.ties",
     "network.communities",
+    "dossier",
 }
 
 

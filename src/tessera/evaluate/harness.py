@@ -60,6 +60,7 @@ class Evaluation:
 
 def registered_providers() -> list[Provider]:
     """Every metric provider Tessera has, in report order."""
+    from tessera.evaluate.dossier import PROVIDERS as dossier
     from tessera.evaluate.identifiers import PROVIDERS as identifiers
     from tessera.evaluate.ingest import PROVIDERS as ingest
     from tessera.evaluate.life import PROVIDERS as life
@@ -80,6 +81,7 @@ def registered_providers() -> list[Provider]:
         *life,
         *meetings,
         *network,
+        *dossier,
     ]
 
 
