@@ -30,6 +30,7 @@ EXPORTED = {
     "LegalBasis",
     "Problem",
     "VerifyResult",
+    "audited",
     "entries",
     "record",
     "verify",

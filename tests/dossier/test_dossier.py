@@ -197,22 +197,27 @@ def test_find_filters_and_ranks(ws: Workspace, dossiers: list[dict[str, Any]]) -
     scores = [r["exposure"] if r["exposure"] is not None else -1 for r in found]
     assert scores == sorted(scores, reverse=True)
 
-    # visited: checked against the stays themselves
+    # visited: checked against the stays themselves (great-circle distance)
     stay = ws.engine.fetch_rows(
         "SELECT lat, lon FROM life_stay WHERE subject_kind = 'person' ORDER BY stay_id LIMIT 1"
     )[0]
     near = search(ws, Filters(visited=(stay[0], stay[1], 200.0), limit=10_000))
+
+    def metres(lat: float, lon: float) -> float:
+        a = (
+            math.sin(math.radians(lat - stay[0]) / 2) ** 2
+            + math.cos(math.radians(stay[0]))
+            * math.cos(math.radians(lat))
+            * math.sin(math.radians(lon - stay[1]) / 2) ** 2
+        )
+        return 12_742_000 * math.asin(math.sqrt(a))
+
     expected = {
         s
         for s, lat, lon in ws.engine.fetch_rows(
             "SELECT subject, lat, lon FROM life_stay WHERE subject_kind = 'person'"
         )
-        if 6_371_000
-        * math.hypot(
-            math.radians(lat - stay[0]),
-            math.radians(lon - stay[1]) * math.cos(math.radians(stay[0])),
-        )
-        <= 200.0
+        if metres(lat, lon) <= 200.0
     }
     assert {r["person"] for r in near} == expected
     assert all(r["visits"] >= 1 for r in near)

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner as _Runner
+from typer.testing import CliRunner
 
 from tessera.audit import entries
 from tessera.cli import app
@@ -24,8 +24,7 @@ def copy(linked: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) ->
     return path
 
 
-def CliRunner() -> _Runner:
-    return _Runner(env=ENV)
+RUN = CliRunner(env=ENV)  # every read here states its access
 
 
 def _edge(path: Path) -> tuple[str, str, str]:
@@ -44,12 +43,12 @@ def _edge(path: Path) -> tuple[str, str, str]:
 def test_path_shows_every_hop_with_its_evidence(copy: Path) -> None:
     path = copy
     a, b, c = _edge(path)
-    result = CliRunner().invoke(app, ["path", str(path), a, c, "--max-hops", "4"])
+    result = RUN.invoke(app, ["path", str(path), a, c, "--max-hops", "4"])
     assert result.exit_code == 0, result.output
     assert a in result.output
     assert c in result.output
     assert "hop(s)" in result.output
-    direct = CliRunner().invoke(app, ["path", str(path), a, b, "--max-hops", "1"])
+    direct = RUN.invoke(app, ["path", str(path), a, b, "--max-hops", "1"])
     assert direct.exit_code == 0, direct.output
     assert "1 hop(s)" in direct.output
     assert "call" in direct.output.lower()
@@ -58,8 +57,8 @@ def test_path_shows_every_hop_with_its_evidence(copy: Path) -> None:
 def test_ego_lists_neighbours_by_hops(copy: Path) -> None:
     path = copy
     a, b, c = _edge(path)
-    one = CliRunner().invoke(app, ["ego", str(path), a, "--depth", "1"], terminal_width=200)
-    two = CliRunner().invoke(app, ["ego", str(path), a, "--depth", "2"], terminal_width=200)
+    one = RUN.invoke(app, ["ego", str(path), a, "--depth", "1"], terminal_width=200)
+    two = RUN.invoke(app, ["ego", str(path), a, "--depth", "2"], terminal_width=200)
     assert one.exit_code == 0, one.output
     assert two.exit_code == 0, two.output
     assert b in one.output
@@ -69,7 +68,7 @@ def test_ego_lists_neighbours_by_hops(copy: Path) -> None:
 
 def test_unknown_subjects_are_refused_with_the_reason(copy: Path) -> None:
     path = copy
-    result = CliRunner().invoke(app, ["ego", str(path), "person:nobody"])
+    result = RUN.invoke(app, ["ego", str(path), "person:nobody"])
     assert result.exit_code != 0
     assert "unknown subject" in result.output
 
@@ -78,12 +77,12 @@ def test_reads_need_an_access_context_and_are_audited(copy: Path) -> None:
     a, b, _ = _edge(copy)
     with Workspace.open(copy) as ws:
         before = len(entries(ws))
-    refused = _Runner().invoke(app, ["ego", str(copy), a], env={"TESSERA_USER": ""})
+    refused = CliRunner().invoke(app, ["ego", str(copy), a], env={"TESSERA_USER": ""})
     assert refused.exit_code == 1
     assert "--legal-basis" in refused.output
     assert b not in refused.output
-    assert CliRunner().invoke(app, ["path", str(copy), a, b]).exit_code == 0
-    assert CliRunner().invoke(app, ["ego", str(copy), "person:nobody"]).exit_code == 1
+    assert RUN.invoke(app, ["path", str(copy), a, b]).exit_code == 0
+    assert RUN.invoke(app, ["ego", str(copy), "person:nobody"]).exit_code == 1
     with Workspace.open(copy) as ws:
         log = entries(ws)[before:]
     assert [(e.action, e.target, e.result_size, e.case) for e in log] == [

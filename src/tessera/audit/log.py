@@ -43,10 +43,10 @@ import json
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from tessera.audit.access import Access
 from tessera.engines.base import Engine, quote
@@ -609,6 +609,31 @@ def record(
 ) -> int:
     """Record one access in a workspace's audit log; see :meth:`AuditLog.record`."""
     return AuditLog.of(log).record(access, action, target, result_size, detail)
+
+
+T = TypeVar("T")
+
+
+def audited(
+    log: Workspace | AuditLog,
+    access: Access,
+    action: str,
+    target: str,
+    read: Callable[[], T],
+    size: Callable[[T], int],
+) -> T:
+    """Run ``read()`` and record the access with ``size(result)`` rows; a read the
+    workspace refuses (a :class:`~tessera.errors.TesseraError`) is recorded with size 0
+    before the error goes on, since an audit that lists only successes hides probing."""
+    from tessera.errors import TesseraError
+
+    try:
+        result = read()
+    except TesseraError:
+        record(log, access, action, target, 0)
+        raise
+    record(log, access, action, target, size(result))
+    return result
 
 
 def verify(log: Workspace | AuditLog) -> VerifyResult:

@@ -710,7 +710,7 @@ def export(
     basis: BasisOption = None,
 ) -> None:
     """Export the network (see docs/network.md) for Gephi, i2 Analyst's Notebook or Aleph."""
-    from tessera.audit import record
+    from tessera.audit import audited
     from tessera.errors import TesseraError
     from tessera.network.export import export_network
     from tessera.workspace import Workspace
@@ -718,9 +718,16 @@ def export(
     try:
         access = access_from(user, case, basis)
         with Workspace.open(workspace) as ws:
-            result = export_network(ws.engine, fmt, out, subjects=subject, min_weight=min_weight)
-            target = "network:" + (",".join(subject) if subject else "*")
-            record(ws, access, action="export", target=target, result_size=result.nodes)
+            result = audited(
+                ws,
+                access,
+                "export",
+                "network:" + (",".join(subject) if subject else "*"),
+                lambda: export_network(
+                    ws.engine, fmt, out, subjects=subject, min_weight=min_weight
+                ),
+                lambda r: r.nodes,
+            )
     except TesseraError as exc:
         _fail(exc)
     console = _console()
@@ -746,7 +753,7 @@ def path(
     """The strongest connection between two subjects, with the evidence on every edge."""
     from rich.table import Table
 
-    from tessera.audit import record
+    from tessera.audit import audited
     from tessera.errors import TesseraError
     from tessera.network.graph import shortest_path
     from tessera.workspace import Workspace
@@ -754,13 +761,14 @@ def path(
     try:
         access = access_from(user, case, basis)
         with Workspace.open(workspace) as ws:
-            try:
-                found = shortest_path(ws.engine, a, b, max_hops=max_hops)
-            except TesseraError:  # refused reads are logged too
-                record(ws, access, action="path", target=f"{a} {b}", result_size=0)
-                raise
-            hops = 0 if found is None else len(found.hops)
-            record(ws, access, action="path", target=f"{a} {b}", result_size=hops)
+            found = audited(
+                ws,
+                access,
+                "path",
+                f"{a} {b}",
+                lambda: shortest_path(ws.engine, a, b, max_hops=max_hops),
+                lambda p: 0 if p is None else len(p.hops),
+            )
     except TesseraError as exc:
         _fail(exc)
     console = _console()
@@ -795,7 +803,7 @@ def ego(
     """A subject's ego network: everyone within DEPTH hops, by distance and community."""
     from rich.table import Table
 
-    from tessera.audit import record
+    from tessera.audit import audited
     from tessera.errors import TesseraError
     from tessera.network.graph import ego_network
     from tessera.workspace import Workspace
@@ -803,12 +811,14 @@ def ego(
     try:
         access = access_from(user, case, basis)
         with Workspace.open(workspace) as ws:
-            try:
-                found = ego_network(ws.engine, subject, depth=depth)
-            except TesseraError:  # refused reads are logged too
-                record(ws, access, action="ego", target=subject, result_size=0)
-                raise
-            record(ws, access, action="ego", target=subject, result_size=found.nodes.num_rows)
+            found = audited(
+                ws,
+                access,
+                "ego",
+                subject,
+                lambda: ego_network(ws.engine, subject, depth=depth),
+                lambda e: e.nodes.num_rows,
+            )
     except TesseraError as exc:
         _fail(exc)
     nodes = found.nodes.sort_by([("hops", "ascending"), ("subject", "ascending")])

@@ -220,7 +220,7 @@ def exposure(
     else population figures (unicity, as in de Montjoye et al. 2013)."""
     from rich.table import Table
 
-    from tessera.audit import record
+    from tessera.audit import audited
     from tessera.errors import TesseraError
     from tessera.exposure import most_exposed, population_summary
     from tessera.workspace import Workspace
@@ -231,11 +231,14 @@ def exposure(
                 summary = population_summary(ws.engine)  # no person is read: not audited
             else:
                 access = access_from(user, case, basis)
-                members = most_exposed(ws.engine, organisation, limit)
-                record(
-                    ws, access, action="find", target=f"organisation:{organisation}",
-                    result_size=len(members),
-                )  # fmt: skip
+                members = audited(
+                    ws,
+                    access,
+                    "find",
+                    f"organisation:{organisation}",
+                    lambda: most_exposed(ws.engine, organisation, limit),
+                    len,
+                )
     except TesseraError as exc:
         _fail(exc)
     console = _console()

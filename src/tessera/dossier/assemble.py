@@ -357,7 +357,7 @@ def _trips(stays: list[dict[str, Any]]) -> list[dict[str, Any]]:
     start), with the straight-line distance; the stays are its evidence."""
     trips = []
     for a, b in itertools.pairwise(stays):
-        distance = _metres(a["lat"], a["lon"], b["lat"], b["lon"])
+        distance = metres(a["lat"], a["lon"], b["lat"], b["lon"])
         trips.append(
             {
                 "started_at": a["finished_at"],
@@ -371,7 +371,9 @@ def _trips(stays: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return trips
 
 
-def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+def metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Distance in metres (equirectangular, good to a few metres within a city); NaN
+    when a coordinate is missing."""
     if None in (lat1, lon1, lat2, lon2):
         return float("nan")
     k = math.cos(math.radians((lat1 + lat2) / 2))

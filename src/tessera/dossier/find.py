@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from tessera.dossier.tables import DOSSIER
 from tessera.errors import DossierError
+from tessera.link.keys import haversine_sql
 
 if TYPE_CHECKING:
     from tessera.audit import Access
     from tessera.workspace import Workspace
-
-EARTH_M = 6_371_000.0
 
 
 @dataclass(frozen=True)
@@ -108,16 +108,15 @@ def search(ws: Workspace, f: Filters) -> list[dict[str, Any]]:
         params.append(f.exposure_above)
     if f.visited is not None:
         lat, lon, radius = f.visited
-        dlat = radius / 111_320.0
-        import math
-
+        dlat = radius / 111_320.0  # a bounding box first, then the exact distance
         dlon = radius / (111_320.0 * max(math.cos(math.radians(lat)), 1e-6))
-        p: list[Any] = [lat - dlat, lat + dlat, lon - dlon, lon + dlon, lat, lon, lat, radius]
+        p: list[Any] = [lat - dlat, lat + dlat, lon - dlon, lon + dlon, radius]
+        # the point is validated floats: safe as SQL literals
+        distance = haversine_sql(repr(float(lat)), repr(float(lon)), "lat", "lon")
         cte = (
             "v AS (SELECT subject AS person, count(*) AS visits FROM life_stay "
             "WHERE subject_kind = 'person' AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? "
-            f"AND {EARTH_M} * sqrt(power(radians(lat - ?), 2) + "
-            "power(radians(lon - ?) * cos(radians(?)), 2)) <= ?"
+            f"AND {distance} <= ?"
         )
         cte += _window(f, "started_at", "finished_at", p) + " GROUP BY subject)"
         ctes.append(cte)
@@ -163,15 +162,9 @@ def search(ws: Workspace, f: Filters) -> list[dict[str, Any]]:
 
 def find(ws: Workspace, f: Filters, access: Access) -> list[dict[str, Any]]:
     """:func:`search`, written to the audit log with the filters and the result size."""
-    from tessera.audit import record
+    from tessera.audit import audited
 
-    try:
-        found = search(ws, f)
-    except DossierError:
-        record(ws, access, action="find", target=_describe(f), result_size=0)
-        raise
-    record(ws, access, action="find", target=_describe(f), result_size=len(found))
-    return found
+    return audited(ws, access, "find", _describe(f), lambda: search(ws, f), len)
 
 
 def _describe(f: Filters) -> str:

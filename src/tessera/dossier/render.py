@@ -9,6 +9,7 @@ shaded by hours present. Every fact shows its citations.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,6 @@ def _map(d: dict[str, Any], backdrop: Sequence[tuple[float, float]]) -> str:
         return "<p class=meta>No located observations.</p>"
     lat0, lat1 = min(p[0] for p in pts), max(p[0] for p in pts)
     lon0, lon1 = min(p[1] for p in pts), max(p[1] for p in pts)
-    import math
-
     k = math.cos(math.radians((lat0 + lat1) / 2))
     w_deg, h_deg = max((lon1 - lon0) * k, 1e-6), max(lat1 - lat0, 1e-6)
     width = 640.0

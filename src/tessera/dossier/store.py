@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from tessera.dossier.tables import COLUMNS, DOSSIER
@@ -31,7 +31,7 @@ def decode(body: bytes) -> dict[str, Any]:
     return data
 
 
-def write_all(engine: Engine, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+def write_all(engine: Engine) -> dict[str, int]:
     """Assemble every person's dossier and store it in the ``dossier`` table."""
     import pyarrow as pa
 
@@ -74,8 +74,6 @@ def write_all(engine: Engine, progress: Callable[[int, int], None] | None = None
         )
         if len(rows) >= BATCH:
             flush()
-            if progress is not None:
-                progress(written, 0)
     flush()
     return {DOSSIER: written}
 
@@ -104,14 +102,9 @@ def _body(ws: Workspace, person: str) -> bytes:
 def read(ws: Workspace, person: str, access: Access) -> dict[str, Any]:
     """One person's dossier; the read is written to the audit log first, refused
     reads included (an audit that only lists successes hides probing)."""
-    from tessera.audit import record
+    from tessera.audit import audited
 
-    try:
-        body = _body(ws, person)
-    except DossierError:
-        record(ws, access, action="dossier.read", target=person, result_size=0)
-        raise
-    record(ws, access, action="dossier.read", target=person, result_size=1)
+    body = audited(ws, access, "dossier.read", person, lambda: _body(ws, person), lambda _: 1)
     return decode(body)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+MAX_SUMMARY_CITES = 5  # citations a sentence about many rows carries (the first ones)
+
 
 def _pct(x: float | None) -> str:
     return "unknown" if x is None else f"{100 * x:.0f}%"
@@ -137,9 +139,6 @@ def summarise(d: dict[str, Any]) -> dict[str, Any]:
     if exposure:
         say(_exposure_sentence(exposure), exposure["cites"])
     return {"text": " ".join(s["text"] for s in out), "sentences": out}
-
-
-MAX_SUMMARY_CITES = 5
 
 
 def _exposure_sentence(e: dict[str, Any]) -> str:

@@ -18,7 +18,6 @@ behind most of its entity's registry records (as in :mod:`tessera.evaluate.linki
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from tessera.evaluate.harness import Provider, SkipProvider, precision_recall_f1, share
@@ -31,12 +30,8 @@ if TYPE_CHECKING:
 HOME_RADIUS_M = 300.0
 
 
-def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    k = math.cos(math.radians((lat1 + lat2) / 2))
-    return 6_371_000.0 * math.hypot(math.radians(lat2 - lat1), math.radians(lon2 - lon1) * k)
-
-
 def _dossiers(ws: Workspace, truth: Truth) -> dict[str, float]:
+    from tessera.dossier.assemble import metres
     from tessera.dossier.store import decode
 
     _entity_person(ws, truth)
@@ -79,7 +74,7 @@ def _dossiers(ws: Workspace, truth: Truth) -> dict[str, float]:
             if h is not None and h.get("lat") is not None:
                 stated += 1
                 lat, lon = home[person]
-                near += _metres(h["lat"], h["lon"], lat, lon) <= HOME_RADIUS_M
+                near += metres(h["lat"], h["lon"], lat, lon) <= HOME_RADIUS_M
     true = sum(1 for dev in seen if owner.get(dev) in covered)
     p, r, f = precision_recall_f1(correct, predicted, true)
     return {
