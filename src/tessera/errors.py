@@ -16,6 +16,11 @@ traceback::
     ├── ResolutionError       entity resolution cannot do what was asked (unknown record, ...)
     ├── NetworkError          a network query or export cannot do what was asked
     ├── AccessError           an access context (user, case, legal basis) is missing or invalid
+    ├── AccountError          an account operation is invalid (name, role, password, token)
+    ├── AuthError             a login, token or session is not valid (never says which part)
+    ├── PermissionDenied      a user lacks a permission, case membership, active case or scope
+    ├── CaseError             a case cannot be opened or changed as asked
+    ├── RetentionError        a retention setting is invalid or a purge cannot be done
     └── EvaluationError       scoring a workspace against a simulator's truth failed
         └── TruthError        the truth folder, or a file or column in it, is missing or unreadable
 """
@@ -86,3 +91,30 @@ class TruthError(EvaluationError):
 class DossierError(TesseraError):
     """A dossier or search cannot be served: the dossiers are not built, the person is
     unknown, a filter is malformed, or a format cannot be written."""
+
+
+class AccountError(TesseraError):
+    """An account operation cannot be done: an invalid name, role or password, an
+    unknown account or token, a name already taken."""
+
+
+class AuthError(TesseraError):
+    """Authentication failed: the name and password (or the token, or the session) are
+    not valid. The message never says which part was wrong or whether the account
+    exists."""
+
+
+class PermissionDenied(TesseraError):
+    """An authenticated user may not do what was asked: the role lacks the permission,
+    the user is not a member of the case, the case is not active or has expired, or the
+    subject is outside the case's scope. The message names what was missing."""
+
+
+class CaseError(TesseraError):
+    """A case cannot be opened or changed as asked: an invalid reference, title, scope
+    or expiry, an unknown case, or a transition its status does not allow."""
+
+
+class RetentionError(TesseraError):
+    """A retention setting is invalid (an unknown source kind, a period that cannot be
+    read) or a purge cannot be done."""

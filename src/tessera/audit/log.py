@@ -81,7 +81,32 @@ AUDIT_COLUMNS = ", ".join(f"{quote(name)} {sql_type}" for name, sql_type in _COL
 HASHED_FIELDS: tuple[str, ...] = COLUMN_NAMES[:-1]
 
 # documented actions; others are accepted if they match ACTION_PATTERN
-ACTIONS: tuple[str, ...] = ("dossier.read", "find", "export", "path", "ego", "purge")
+ACTIONS: tuple[str, ...] = (
+    "dossier.read",
+    "find",
+    "export",
+    "path",
+    "ego",
+    "purge",
+    "hypothesis.judge",
+    # accounts (tessera.accounts): administrative entries, case SYSTEM
+    "user.add",
+    "user.password",
+    "user.role",
+    "user.disable",
+    "token.issue",
+    "token.revoke",
+    "session.open",
+    "session.close",
+    "login.refused",
+    # cases (tessera.cases)
+    "case.open",
+    "case.approve",
+    "case.close",
+    "case.member",
+    "case.refused",
+    "case.out_of_scope",
+)
 ACTION_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 
 _LOCK = threading.RLock()  # one writer (and reader) of any audit log at a time

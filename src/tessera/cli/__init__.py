@@ -846,5 +846,16 @@ def main() -> None:
 # commands defined in their own modules register themselves on ``app``
 from tessera.audit.cli import audit_app  # noqa: E402
 from tessera.cli import reads as _reads  # noqa: E402, F401
+from tessera.service import cli as _serve  # noqa: E402, F401
 
 app.add_typer(audit_app, name="audit")
+
+# accounts, cases, retention and the access watch (docs/access.md)
+from tessera.accounts.cli import user_app  # noqa: E402
+from tessera.audit import watch_cli as _watch  # noqa: E402, F401
+from tessera.cases.cli import case_app  # noqa: E402
+from tessera.retention.cli import purge_cmd  # noqa: E402
+
+app.add_typer(user_app, name="user")
+app.add_typer(case_app, name="case")
+app.command("purge")(purge_cmd)

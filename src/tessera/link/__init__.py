@@ -10,6 +10,9 @@ Four stages, in order (see docs/linking.md):
 - ``phones``: second phones and device swaps (:mod:`tessera.link.phones`);
 - ``attribution``: vehicles and devices to resolved people, shared vehicles
   (:mod:`tessera.link.attribute`).
+
+``phones`` and ``attribution`` honour analysts' judgements on their hypotheses
+(:mod:`tessera.link.judgements`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from tessera.engines.base import Engine
 
 PLATE_READS = "link_plate_read"
+LINK_JUDGEMENTS = "link_judgement"  # analysts' verdicts (tessera.link.judgements)
 
 
 def _plates(engine: Engine) -> Mapping[str, int]:
@@ -69,6 +73,7 @@ PHONES = Stage(
     inputs=("obs_device_event", "sensor", "obs_communication", "obs_contact", "link_device"),
     outputs=("link_second_phone", "link_device_swap"),
     run=_phones,
+    state=(LINK_JUDGEMENTS,),
 )
 ATTRIBUTION = Stage(
     name="attribution",
@@ -90,6 +95,7 @@ ATTRIBUTION = Stage(
         "link_vehicle_person",
     ),
     run=_attribution,
+    state=(LINK_JUDGEMENTS,),
 )
 STAGES = (PLATES, COTRAVEL, PHONES, ATTRIBUTION)
 

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 
 from tessera.engines.base import Engine
 from tessera.link.cotravel import DEVICES, PAIRS
+from tessera.link.judgements import verdicts_sql
 from tessera.resolve.sql import tokens, translit
 
 VEHICLE_DEVICE = "link_vehicle_device"
@@ -219,6 +220,42 @@ FROM {VEHICLES} v WHERE v.keeper IS NOT NULL
 """
 
 
+def judged_evidence_sql(evidence: str) -> str:
+    """Device-to-person ``evidence`` with the analysts' latest judgements
+    (``_link_verdict_device``, see :mod:`tessera.link.judgements`): a rejected pair
+    loses all its evidence, a confirmed one gains ``analyst`` evidence of confidence 1
+    (for a device still in the data)."""
+    return f"""
+WITH e AS ({evidence})
+SELECT e.* FROM e LEFT JOIN _link_verdict_device v ON v.a = e.device AND v.b = e.person
+WHERE v.verdict IS DISTINCT FROM 'reject'
+UNION ALL
+SELECT v.a, v.b, 'analyst', 1.0, 'confirmed by an analyst (link_judgement)'
+FROM _link_verdict_device v WHERE v.verdict = 'confirm'
+  AND v.a IN (SELECT device FROM {DEVICES})
+"""
+
+
+def judged_vehicle_person_sql(links: str) -> str:
+    """Vehicle-to-person ``links`` with the analysts' latest judgements
+    (``_link_verdict_vehicle``): a rejected primary-user link is left out, a confirmed
+    one is a primary-user link of confidence 1."""
+    return f"""
+WITH x AS ({links}),
+j AS (
+  SELECT x.* FROM x LEFT JOIN _link_verdict_vehicle v
+    ON v.a = x.vehicle AND v.b = x.person AND x.role = 'primary_user'
+  WHERE v.verdict IS DISTINCT FROM 'reject'
+  UNION ALL
+  SELECT v.a, v.b, 'primary_user', 1.0, 'confirmed by an analyst (link_judgement)'
+  FROM _link_verdict_vehicle v WHERE v.verdict = 'confirm'
+    AND v.a IN (SELECT vehicle FROM {VEHICLES})
+)
+SELECT * FROM j
+QUALIFY row_number() OVER (PARTITION BY vehicle, person, role ORDER BY confidence DESC) = 1
+"""
+
+
 def run(engine: Engine) -> Mapping[str, int]:
     """Write the vehicle, device-to-person and vehicle-to-person link tables."""
     counts = {VEHICLE_DEVICE: engine.materialise(VEHICLE_DEVICE, vehicle_device_sql())}
@@ -227,15 +264,22 @@ def run(engine: Engine) -> Mapping[str, int]:
         temp("_link_person_ids", person_ids_sql())
         temp("_link_person_names", person_names_sql())
         counts[VEHICLES] = engine.materialise(VEHICLES, vehicles_sql())
-        temp("_link_evidence", evidence_sql())
+        temp("_link_verdict_device", verdicts_sql(engine, "device_person"))
+        temp("_link_verdict_vehicle", verdicts_sql(engine, "vehicle_person"))
+        temp("_link_evidence", judged_evidence_sql(evidence_sql()))
         # second phones inherit their primary's person, from the first pass's attribution
         temp("_link_first_pass", device_person_sql())
         temp(
             "_link_evidence_all",
-            f"SELECT * FROM _link_evidence UNION ALL {second_phone_sql('_link_first_pass')}",
+            judged_evidence_sql(
+                f"SELECT * FROM _link_evidence WHERE via <> 'analyst' "
+                f"UNION ALL {second_phone_sql('_link_first_pass')}"
+            ),
         )
         counts[DEVICE_PERSON] = engine.materialise(
             DEVICE_PERSON, device_person_sql("_link_evidence_all")
         )
-        counts[VEHICLE_PERSON] = engine.materialise(VEHICLE_PERSON, vehicle_person_sql())
+        counts[VEHICLE_PERSON] = engine.materialise(
+            VEHICLE_PERSON, judged_vehicle_person_sql(vehicle_person_sql())
+        )
     return counts

@@ -76,6 +76,7 @@ from __future__ import annotations
 from tessera.engines.base import Engine, TempFn
 from tessera.errors import StageError
 from tessera.link.cotravel import DEVICES
+from tessera.link.judgements import judged_sql
 from tessera.link.keys import device_events_sql, haversine_sql
 
 SECOND = "link_second_phone"
@@ -142,9 +143,13 @@ def detect_phones(engine: Engine) -> dict[str, int]:
     with engine.temp_tables() as temp:
         _places(temp)
         _second_phones(temp)
-        counts = {SECOND: engine.materialise(SECOND, _second_sql())}
+        second = judged_sql(
+            engine, "second_phone", _second_sql(), '"primary"', "second", "x.second"
+        )
+        counts = {SECOND: engine.materialise(SECOND, second)}
         _swaps(temp)
-        counts[SWAP] = engine.materialise(SWAP, _swap_sql())
+        swap = judged_sql(engine, "device_swap", _swap_sql(), "old", "new", "x.time, x.old")
+        counts[SWAP] = engine.materialise(SWAP, swap)
     return counts
 
 

@@ -69,13 +69,45 @@ SYSTEM_TABLES: dict[str, str] = {
         "judgement_id INTEGER PRIMARY KEY, kind VARCHAR, record_a BIGINT, record_b BIGINT, "
         "verdict VARCHAR, user_name VARCHAR, reason VARCHAR, created_at TIMESTAMPTZ"
     ),
+    # analyst judgements on link hypotheses (tessera.link.judgements), honoured by builds
+    "link_judgement": (
+        "judgement_id INTEGER PRIMARY KEY, hypothesis VARCHAR, kind VARCHAR, a VARCHAR, "
+        "b VARCHAR, verdict VARCHAR, reason VARCHAR, note VARCHAR, user_name VARCHAR, "
+        "case_ref VARCHAR, created_at TIMESTAMPTZ"
+    ),
+    # accounts, API tokens and sessions (tessera.accounts): secrets stored as hashes only
+    "account_user": (
+        "name VARCHAR, role VARCHAR, display_name VARCHAR, password_hash VARCHAR, "
+        "created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, disabled BOOLEAN"
+    ),
+    "account_token": (
+        "token_id VARCHAR, user_name VARCHAR, label VARCHAR, token_sha256 VARCHAR, "
+        "created_at TIMESTAMPTZ, created_by VARCHAR, expires_at TIMESTAMPTZ, "
+        "revoked_at TIMESTAMPTZ, revoked_by VARCHAR"
+    ),
+    "account_session": (
+        "session_sha256 VARCHAR, user_name VARCHAR, csrf VARCHAR, created_at TIMESTAMPTZ, "
+        "expires_at TIMESTAMPTZ, closed_at TIMESTAMPTZ"
+    ),
+    # cases (tessera.cases): legal basis, scope, expiry, approval, members
+    "case_file": (
+        "ref VARCHAR, title VARCHAR, legal_basis VARCHAR, subjects VARCHAR, "
+        "area_lat DOUBLE, area_lon DOUBLE, area_radius_m DOUBLE, since TIMESTAMPTZ, "
+        "until TIMESTAMPTZ, opened_by VARCHAR, opened_at TIMESTAMPTZ, expires_at TIMESTAMPTZ, "
+        "status VARCHAR, approved_by VARCHAR, approved_at TIMESTAMPTZ, closed_by VARCHAR, "
+        "closed_at TIMESTAMPTZ"
+    ),
+    "case_member": "ref VARCHAR, user_name VARCHAR, added_by VARCHAR, added_at TIMESTAMPTZ",
 }
 
 
 class DuckDBSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    memory_limit: str = Field(default="1GB", description="DuckDB memory_limit (spills beyond).")
+    memory_limit: str = Field(
+        default="auto",
+        description="DuckDB memory_limit (spills beyond); auto: half of the machine's memory.",
+    )
     threads: int | None = Field(default=None, ge=1, description="Worker threads; default all.")
 
 
@@ -95,6 +127,13 @@ class WorkspaceConfig(BaseModel):
         ),
     )
     duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
+    retention: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Source kind -> how long its observations are kept, e.g. {device_event: 90d, "
+            "plate_read: 30d}; `tessera purge` deletes older ones (see tessera.retention)."
+        ),
+    )
 
 
 class Workspace:
