@@ -295,7 +295,7 @@ def test_evaluate_scores_what_the_dossiers_say(linked: tuple[Path, Path], built:
     assert m["dossier.coverage"] > 0.95
     # the dossiers list exactly the attribution stage's devices: the same precision
     assert math.isclose(
-        m["dossier.devices.precision"], m["link.device_person.precision"], abs_tol=1e-9
+        m["dossier.devices.precision"], m["linking.device_person.precision"], abs_tol=1e-9
     )
     assert m["dossier.devices.recall"] > 0.5
     assert m["dossier.home.stated"] > 100

@@ -175,17 +175,18 @@ def world(tmp_path: Path) -> tuple[Path, Path]:
 # the linking, life, network and dossier providers: this world has no plate-read, vehicle-use,
 # records, stays, meetings or ties truth, and no life, network or dossier tables
 LINKING = {
-    "link.plates",
-    "link.second_phone",
-    "link.swap",
-    "link.device_person",
-    "link.vehicle_person",
+    "linking.plates",
+    "linking.second_phone",
+    "linking.device_swap",
+    "linking.device_person",
+    "linking.vehicle_person",
     "life.home_work",
     "life.stays",
     "life.anomalies",
     "network.meetings",
     "network.ties",
     "network.communities",
+    "exposure",
     "dossier",
 }
 
@@ -201,9 +202,9 @@ def test_known_answers(world: tuple[Path, Path]) -> None:
     # linking have nothing to score, and each skip says what is missing
     assert result.skipped.keys() == {"resolution", *LINKING}
     assert "records.parquet" in result.skipped["resolution"]
-    assert "plate_reads.parquet" in result.skipped["link.plates"]
-    assert "records.parquet" in result.skipped["link.device_person"]
-    assert "vehicle_use.parquet" in result.skipped["link.vehicle_person"]
+    assert "plate_reads.parquet" in result.skipped["linking.plates"]
+    assert "records.parquet" in result.skipped["linking.device_person"]
+    assert "vehicle_use.parquet" in result.skipped["linking.vehicle_person"]
     assert "persons.parquet" in result.skipped["life.home_work"]
 
 

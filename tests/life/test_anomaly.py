@@ -391,3 +391,47 @@ def test_anomaly_table_has_the_declared_columns(ws: Workspace) -> None:
     ddl = COLUMNS[ANOMALY].replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE")
     declared = [tuple(c.strip().split(" ", 1)) for c in ddl.split(",")]
     assert ws.engine.columns(ANOMALY) == declared
+
+
+def test_the_place_model_in_batches_of_subjects_gives_the_same_anomalies(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three workers, one with a night at work and one with a day at home: building the
+    place model one subject at a time (batches of one subject's hours) finds exactly the
+    anomalies of one pass over everyone."""
+    from tessera.life import anomaly
+
+    stays: list[Stay] = []
+    for name in ("a", "b", "c"):
+        stays.extend((name, s[1], s[2], s[3]) for s in worker_stays("w", 21))
+    day = MONDAY + dt.timedelta(days=16)
+    night = next(s for s in stays if s[0] == "b" and s[3] == HOME and s[1] < local(day, 3) < s[2])
+    stays = [s for s in stays if s is not night] + [
+        ("b", night[1], local(day, 2.75), HOME),
+        ("b", local(day, 3), local(day, 5), WORK),
+        ("b", local(day, 5.25), night[2], HOME),
+    ]
+    off = MONDAY + dt.timedelta(days=9)
+    before = next(s for s in stays if s[0] == "c" and s[3] == HOME and s[2] == local(off, 8))
+    after = next(s for s in stays if s[0] == "c" and s[3] == HOME and s[1] == local(off, 18))
+    stays = [s for s in stays if s[0] != "c" or s[1] < before[1] or s[1] > after[1]]
+    stays.append(("c", before[1], after[2], HOME))
+    write_stays(ws, sorted(stays, key=lambda s: (s[0], s[1])))
+    write_active(ws, [])
+
+    def run() -> list[tuple[Any, ...]]:
+        with ws.engine.transaction():
+            anomalies(ws.engine)
+        return ws.engine.fetch_rows(
+            f"SELECT subject, kind, started_at, finished_at, place_id, round(score, 9), "
+            f"round(baseline, 9), evidence FROM {ANOMALY} ORDER BY anomaly_id"
+        )
+
+    whole = run()
+    assert {(r[0], r[1]) for r in whole} >= {("b", "unusual_hour"), ("c", "profile_break")}
+    monkeypatch.setattr(anomaly, "PLACE_MODEL_BATCH_HOURS", 21 * 24)
+    seen: list[int] = []
+    real = anomaly._place_model_batches
+    monkeypatch.setattr(anomaly, "_place_model_batches", lambda e: seen.append(real(e)) or seen[-1])
+    assert run() == whole
+    assert seen == [3]

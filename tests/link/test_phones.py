@@ -254,11 +254,11 @@ def test_tiny_district_against_the_truth(linked: tuple[Path, Path], tmp_path: Pa
             )
         detect_phones(ws.engine)
         m = evaluate(ws, out, providers=list(PROVIDERS)).metrics
-    assert m["link.second_phone.precision"] >= FLOORS["second_precision"]
-    assert m["link.second_phone.recall"] >= FLOORS["second_recall"]
-    assert m["link.swap.precision"] >= FLOORS["swap_precision"]
-    assert m["link.swap.recall"] >= FLOORS["swap_recall"]
-    assert m["link.swap.observable"] + m["link.swap.unobservable"] > 0
+    assert m["linking.second_phone.precision"] >= FLOORS["second_precision"]
+    assert m["linking.second_phone.recall"] >= FLOORS["second_recall"]
+    assert m["linking.device_swap.precision"] >= FLOORS["swap_precision"]
+    assert m["linking.device_swap.recall"] >= FLOORS["swap_recall"]
+    assert m["linking.device_swap.observable"] + m["linking.device_swap.unobservable"] > 0
 
 
 # measured there: second phones precision 0.72, recall 0.72 (five days are few for

@@ -237,10 +237,10 @@ def test_misreads_in_a_simulated_district_are_attributed(linked: tuple[Path, Pat
     out, path = linked
     m = evaluate(path, out, providers=list(PROVIDERS)).metrics
     # floors that catch breakage, not tuning (measured: 0.990 and 0.0 with this seed)
-    assert m["link.misread.reads"] > 100
-    assert m["link.misread.accuracy"] >= 0.95
-    assert m["link.plate.false_correction_rate"] <= 0.005
-    assert m["link.plate.accuracy"] >= 0.99
+    assert m["linking.misread.reads"] > 100
+    assert m["linking.misread.accuracy"] >= 0.95
+    assert m["linking.plate.false_correction_rate"] <= 0.005
+    assert m["linking.plate.accuracy"] >= 0.99
     with Workspace.open(path, read_only=True) as ws:
         [(reads, distinct, bad)] = ws.engine.fetch_rows(
             f"SELECT count(*), count(DISTINCT obs_id), count(*) FILTER (WHERE "

@@ -55,6 +55,23 @@ def dossier(
     every: Annotated[
         bool, typer.Option("--all", help="Write every dossier into --out, with an index.html.")
     ] = False,
+    rephrase_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--rephrase-endpoint",
+            envvar="TESSERA_REPHRASE_ENDPOINT",
+            help="Optional: a local (loopback) OpenAI-compatible chat-completions URL that "
+            "rephrases the summary, each sentence kept only if its facts match (off by "
+            "default; one dossier only).",
+            show_default=False,
+        ),
+    ] = None,
+    rephrase_model: Annotated[
+        str,
+        typer.Option(
+            "--rephrase-model", envvar="TESSERA_REPHRASE_MODEL", help="Model name to ask for."
+        ),
+    ] = "local",
     user: UserOption = None,
     case: CaseOption = None,
     basis: BasisOption = None,
@@ -71,6 +88,12 @@ def dossier(
             raise DossierError(f"--format {fmt!r}: use json, html or pdf")
         if every and person is not None:
             raise DossierError("name one PERSON, or give --all (not both)")
+        if rephrase_endpoint is not None:
+            from tessera.dossier.rephrase import check_endpoint
+
+            check_endpoint(rephrase_endpoint)
+            if every:
+                raise DossierError("--rephrase-endpoint works on one dossier, not with --all")
         with Workspace.open(workspace) as ws:
             if every:
                 if out is None:
@@ -81,6 +104,10 @@ def dossier(
             if person is None:
                 raise DossierError("name one PERSON (person:<n>), or give --all")
             d = store.read(ws, person, access)
+            if rephrase_endpoint is not None:
+                from tessera.dossier.rephrase import rephrase
+
+                d = rephrase(d, rephrase_endpoint, rephrase_model)
             if out is None:
                 if fmt != "json":
                     raise DossierError(f"--format {fmt} needs --out FILE")

@@ -151,7 +151,7 @@ def render_html(d: dict[str, Any], backdrop: Sequence[tuple[float, float]] = ())
         f"<p class=meta>{_e(d['person'])} · schema {_e(d['schema'])} · built "
         f"{_e(d.get('built_at'))} · generated {_e(d['generated_at'])}</p>",
         "<h2>Summary</h2><div class=summary>",
-        *(f"<p>{_e(s['text'])} {_cites(s['cites'])}</p>" for s in d["summary"]["sentences"]),
+        *_summary_html(d["summary"]),
         "</div>",
         "<h2>Identities</h2>",
         "<p>" + " ".join(f"<span class=pill>{_e(n)}</span>" for n in ident["names"]) + "</p>",
@@ -440,3 +440,20 @@ def backdrop_points(engine: Any, limit: int = 4_000) -> list[tuple[float, float]
         f"WHERE lat IS NOT NULL AND lon IS NOT NULL ORDER BY 1, 2 LIMIT {int(limit)}"
     )
     return [(float(a), float(b)) for a, b in rows]
+
+
+def _summary_html(summary: dict[str, Any]) -> list[str]:
+    """The summary's sentences with their citations; when a local model rephrased it,
+    its sentences (each marked when the original was kept) and a note saying so."""
+    rephrased = summary.get("rephrased")
+    if not rephrased:
+        return [f"<p>{_e(s['text'])} {_cites(s['cites'])}</p>" for s in summary["sentences"]]
+    kept = sum(1 for s in rephrased["sentences"] if s["rephrased"])
+    note = (
+        f"<p class=note>Rephrased by the local model {_e(rephrased['model'])}: {kept} of "
+        f"{len(rephrased['sentences'])} sentences (the others, whose numbers or identifiers "
+        "did not match, are the original text)."
+        + (f" Endpoint error: {_e(rephrased['error'])}." if rephrased.get("error") else "")
+        + "</p>"
+    )
+    return [note] + [f"<p>{_e(s['text'])} {_cites(s['cites'])}</p>" for s in rephrased["sentences"]]

@@ -34,9 +34,30 @@ class Sentence(_Closed):
     cites: Cites = Field(description="Citations of the facts the sentence restates.")
 
 
+class RephrasedSentence(_Closed):
+    text: str
+    cites: Cites
+    rephrased: bool = Field(description="The model's sentence was kept (its facts matched).")
+    kept_original: str | None = Field(description="Why the original sentence was kept.")
+
+
+class Rephrased(_Closed):
+    endpoint: str = Field(description="The local (loopback) chat-completions endpoint.")
+    model: str
+    text: str
+    sentences: list[RephrasedSentence]
+    error: str | None
+
+
 class Summary(_Closed):
     text: str = Field(description="Deterministic text built from the dossier's facts.")
     sentences: list[Sentence]
+    rephrased: Rephrased | None = Field(
+        default=None,
+        description="Optional: the summary rephrased by a local language model, sentence by "
+        "sentence, each kept only when its numbers and identifiers match the original "
+        "(tessera.dossier.rephrase). Absent unless asked for.",
+    )
 
 
 class Record(_Row):

@@ -61,6 +61,7 @@ class Evaluation:
 def registered_providers() -> list[Provider]:
     """Every metric provider Tessera has, in report order."""
     from tessera.evaluate.dossier import PROVIDERS as dossier
+    from tessera.evaluate.exposure import PROVIDERS as exposure
     from tessera.evaluate.identifiers import PROVIDERS as identifiers
     from tessera.evaluate.ingest import PROVIDERS as ingest
     from tessera.evaluate.life import PROVIDERS as life
@@ -81,6 +82,7 @@ def registered_providers() -> list[Provider]:
         *life,
         *meetings,
         *network,
+        *exposure,
         *dossier,
     ]
 

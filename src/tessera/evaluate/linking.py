@@ -4,15 +4,15 @@ A resolved person entity stands for the true person behind most of its registry
 records (``records.parquet``); an entity with no record in the truth stands for no one,
 so a link to it is wrong.
 
-- ``link.device_person.precision|recall|f1``: over devices seen in the feeds
+- ``linking.device_person.precision|recall|f1``: over devices seen in the feeds
   (``link_device``) whose true owner is a resident (visitors' roaming phones have
   none: any link of one is a false positive). A device key ``imsi:X`` is the truth's
   devices with IMSI X (a handset swap keeps the SIM, so both rows have one owner).
-  ``link.device_person.devices`` counts the scored devices.
-- ``link.vehicle_primary_user.precision|recall|f1``: the true primary user of a
+  ``linking.device_person.devices`` counts the scored devices.
+- ``linking.vehicle_person.precision|recall|f1``: the true primary user of a
   vehicle is the driver with the most trips (``vehicle_use.parquet``); taxis have
   none (they are shared). Predicted: ``link_vehicle_person`` rows of role
-  ``primary_user``. ``link.vehicle.shared_precision|recall`` score the shared flag
+  ``primary_user``. ``linking.vehicle.shared_precision|recall`` score the shared flag
   against the truth's taxis.
 """
 
@@ -73,8 +73,8 @@ LEFT JOIN _eval_entity_person e ON e.entity_id = p.person
     true, predicted, correct = (int(v) for v in rows[0])
     if not true:
         raise SkipProvider("no device seen in the feeds belongs to a person of the truth")
-    out = _f1("link.device_person", correct, predicted, true)
-    out["link.device_person.devices"] = float(true)
+    out = _f1("linking.device_person", correct, predicted, true)
+    out["linking.device_person.devices"] = float(true)
     return out
 
 
@@ -105,24 +105,24 @@ SELECT (SELECT count(*) FROM t WHERE person_id IS NOT NULL),
     true, predicted, correct, taxis, shared, shared_taxis = (int(v) for v in rows[0])
     if not true:
         raise SkipProvider("the truth has no vehicle with a primary driver")
-    out = _f1("link.vehicle_primary_user", correct, predicted, true)
-    out["link.vehicle.shared_precision"] = share(shared_taxis, shared)
-    out["link.vehicle.shared_recall"] = share(shared_taxis, taxis)
+    out = _f1("linking.vehicle_person", correct, predicted, true)
+    out["linking.vehicle.shared_precision"] = share(shared_taxis, shared)
+    out["linking.vehicle.shared_recall"] = share(shared_taxis, taxis)
     return out
 
 
 PROVIDERS = (
     Provider(
-        name="link.device_person",
-        prefix="link",
+        name="linking.device_person",
+        prefix="linking",
         description="Devices attributed to the right person.",
         compute=_device_person,
         tables=(DEVICES, DEVICE_PERSON, "resolution_record"),
         truth_files=("devices.parquet", "records.parquet"),
     ),
     Provider(
-        name="link.vehicle_person",
-        prefix="link",
+        name="linking.vehicle_person",
+        prefix="linking",
         description="Vehicles attributed to their primary user; shared vehicles recognised.",
         compute=_vehicle_user,
         tables=(VEHICLE_PERSON, VEHICLES, "resolution_record"),

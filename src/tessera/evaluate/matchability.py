@@ -15,7 +15,7 @@ The days are local days (the workspace's zone, :func:`tessera.life.settings.loca
   their own phones. This is Kondor et al.'s (2018) question (can two datasets of the
   same people be matched from co-location alone?) asked of plate reads and phone
   events; registries play no part in it.
-- ``device_person_recall`` and ``device_person_precision``: ``link.device_person``
+- ``device_person_recall`` and ``device_person_precision``: ``linking.device_person``
   (:mod:`tessera.evaluate.linking`) on the copy: registries, contact lists and
   co-travel together, as a build would give them after ``d`` days.
 
@@ -149,8 +149,8 @@ def matchability(
                     covered_days=min(d, length),
                     people=people,
                     behavioural=behavioural,
-                    device_person_precision=linked["link.device_person.precision"],
-                    device_person_recall=linked["link.device_person.recall"],
+                    device_person_precision=linked["linking.device_person.precision"],
+                    device_person_recall=linked["linking.device_person.recall"],
                     seconds=time.perf_counter() - t0,
                 )
             )

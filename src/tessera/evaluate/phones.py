@@ -5,18 +5,19 @@ Device keys are matched to the truth (``devices.parquet``) by their identifiers:
 rows have one owner), ``imei:Y`` and the ``@imei:Y`` part of a swap key name the
 handset with IMEI Y.
 
-- ``link.second_phone.precision|recall|f1``: a row of ``link_second_phone`` is right
+- ``linking.second_phone.precision|recall|f1``: a row of ``link_second_phone`` is right
   when its second is a truth second phone and its primary is a primary phone of the
   same person (either side of a swap). Recall is over the truth's second phones seen
-  in the feeds (``link_device``); ``link.second_phone.unobservable`` counts those never
+  in the feeds (``link_device``); ``linking.second_phone.unobservable`` counts those never
   seen (a phone kept for meetings that fall outside the period).
-- ``link.swap.precision|recall|f1``: a row of ``link_device_swap`` is right when a
+- ``linking.device_swap.precision|recall|f1``: a row of ``link_device_swap`` is right when a
   truth swap of the same kind has the same old and new IMEIs (handset) or IMSIs
   (number) and a time within :data:`TIME_TOLERANCE_S`. Recall is over the swaps
   *observable* in the feeds: both IMEIs of a handset swap appear in some device event
   (operator B records no IMEI, so a handset swap on its SIM is visible only when the
   handset also reports GPS fixes), both IMSIs of a number swap do.
-  ``link.swap.unobservable`` counts the others; ``link.swap.observable`` the scored.
+  ``linking.device_swap.unobservable`` counts the others;
+  ``linking.device_swap.observable`` the scored.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ SELECT (SELECT count(*) FROM seconds WHERE device IN (SELECT device FROM seen)),
     true, unseen, predicted, correct = (int(v) for v in rows[0])
     if not true and not predicted:
         raise SkipProvider("the truth has no second phone seen in the feeds")
-    out = _f1("link.second_phone", correct, predicted, true)
-    out["link.second_phone.unobservable"] = float(unseen)
+    out = _f1("linking.second_phone", correct, predicted, true)
+    out["linking.second_phone.unobservable"] = float(unseen)
     return out
 
 
@@ -130,11 +131,11 @@ SELECT (SELECT count(*) FROM obs WHERE observable),
     recall = precision_recall_f1(found, predicted, true)[1]
     total = precision + recall
     return {
-        "link.swap.precision": precision,
-        "link.swap.recall": recall,
-        "link.swap.f1": 2 * precision * recall / total if total else 0.0,
-        "link.swap.observable": float(true),
-        "link.swap.unobservable": float(unobservable),
+        "linking.device_swap.precision": precision,
+        "linking.device_swap.recall": recall,
+        "linking.device_swap.f1": 2 * precision * recall / total if total else 0.0,
+        "linking.device_swap.observable": float(true),
+        "linking.device_swap.unobservable": float(unobservable),
     }
 
 
@@ -148,16 +149,16 @@ def _swap(ws: Workspace, truth: Truth) -> dict[str, float]:
 
 PROVIDERS = (
     Provider(
-        name="link.second_phone",
-        prefix="link",
+        name="linking.second_phone",
+        prefix="linking",
         description="Second phones found with the right primary phone.",
         compute=_second,
         tables=(DEVICES, SECOND),
         truth_files=("devices.parquet",),
     ),
     Provider(
-        name="link.swap",
-        prefix="link",
+        name="linking.device_swap",
+        prefix="linking",
         description="Handset and number swaps found, of those observable in the feeds.",
         compute=_swap,
         tables=(SWAP, "obs_device_event"),

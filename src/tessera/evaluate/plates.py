@@ -4,15 +4,15 @@ Every read in ``link_plate_read`` is matched to the truth by its ``read_id`` (cl
 an identifier: upper case, no whitespace) and its attributed ``plate`` is compared with
 the true plate cleaned by the ``plate`` type (``B-XY 123`` is ``BXY123``).
 
-- ``link.misread.accuracy``: share of misread reads attributed to their true plate. A
+- ``linking.misread.accuracy``: share of misread reads attributed to their true plate. A
   misread is a read the truth marks ``misread`` whose cleaned text still differs from the
   cleaned true plate (the truth also marks reads that only lost a dash or a space, which
   cleaning repairs; they would count as right without any attribution).
-- ``link.misread.reads``: how many misread reads were scored.
-- ``link.plate.false_correction_rate``: share of reads read right (cleaned text equal to
+- ``linking.misread.reads``: how many misread reads were scored.
+- ``linking.plate.false_correction_rate``: share of reads read right (cleaned text equal to
   the cleaned true plate) whose plate was changed.
-- ``link.plate.accuracy``: share of all scored reads attributed to their true plate.
-- ``link.plate.reads``: how many reads were scored.
+- ``linking.plate.accuracy``: share of all scored reads attributed to their true plate.
+- ``linking.plate.reads``: how many reads were scored.
 """
 
 from __future__ import annotations
@@ -87,18 +87,18 @@ def _compute(ws: Workspace, truth: Truth) -> dict[str, float]:
     if not reads:
         raise SkipProvider(f"no read of {OUTPUT} has a read_id in {TRUTH_FILE}")
     return {
-        "link.misread.accuracy": share(misreads_right, misreads),
-        "link.misread.reads": float(misreads),
-        "link.plate.accuracy": share(right, reads),
-        "link.plate.false_correction_rate": changed / read_right if read_right else 0.0,
-        "link.plate.reads": float(reads),
+        "linking.misread.accuracy": share(misreads_right, misreads),
+        "linking.misread.reads": float(misreads),
+        "linking.plate.accuracy": share(right, reads),
+        "linking.plate.false_correction_rate": changed / read_right if read_right else 0.0,
+        "linking.plate.reads": float(reads),
     }
 
 
 PROVIDERS = (
     Provider(
-        name="link.plates",
-        prefix="link",
+        name="linking.plates",
+        prefix="linking",
         description="Misread plates attributed to the true plate; reads changed wrongly.",
         compute=_compute,
         tables=(OUTPUT, READS),

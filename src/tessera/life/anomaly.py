@@ -114,6 +114,11 @@ DARK_MIN_HOURS = 6
 DARK_PSEUDO_HOURS = 1.0
 DARK_BITS = 20.0
 DARK_MIN_OTHER_HOURS = 72
+# the place model is built for batches of subjects of about this many subject-hours
+# each (a subject's rows never span two batches), so that its working tables stay a
+# bounded size whatever the population: measured on the district tier, one pass over
+# every subject needed more than a 1 GB memory limit allows
+PLACE_MODEL_BATCH_HOURS = 2_000_000
 
 # the place model's sums: level name -> grouping columns after the subject's code
 # (l_: hours in the state, n_: hours in any state; d_: the same on the row's own day)
@@ -185,14 +190,23 @@ def detect(
             temp("_an_new", _new_place_sql(zone))
             if "new_place" in kinds:
                 parts.append("_an_new")
-            if "unusual_hour" in kinds or "profile_break" in kinds:
-                _place_model(temp)
-            if "unusual_hour" in kinds:
-                temp("_an_unusual", _unusual_sql())
-                parts.append("_an_unusual")
-            if "profile_break" in kinds:
-                temp("_an_break", _break_sql(zone))
-                parts.append("_an_break")
+            modelled = [
+                (name, sql)
+                for kind, name, sql in (
+                    ("unusual_hour", "_an_unusual", _unusual_sql()),
+                    ("profile_break", "_an_break", _break_sql(zone)),
+                )
+                if kind in kinds
+            ]
+            batches = _place_model_batches(engine) if modelled else 0
+            for batch in range(batches):
+                _place_model(temp, batches, batch)
+                for name, sql in modelled:
+                    if batch == 0:
+                        temp(name, sql)
+                    else:
+                        engine.execute(f"INSERT INTO {name} {sql}")
+            parts.extend(name for name, _ in modelled)
         if dark and active_hours is not None:
             _dark(temp, zone, active_hours)
             parts.append("_an_dark")
@@ -280,19 +294,29 @@ FROM e JOIN c USING (code) WHERE e.visit = 1
 """
 
 
-def _place_model(temp: TempFn) -> None:
+def _place_model_batches(engine: Engine) -> int:
+    """How many batches of subjects the place model is built in: the subject-hours it
+    covers (24 for every day a subject was at a place) over
+    :data:`PLACE_MODEL_BATCH_HOURS`, at least one."""
+    rows = engine.fetch_rows(f"SELECT count(*) FROM (SELECT DISTINCT code, day FROM {SLOT_PLACE})")
+    return max(1, math.ceil(int(rows[0][0]) * 24 / PLACE_MODEL_BATCH_HOURS))
+
+
+def _place_model(temp: TempFn, batches: int = 1, batch: int = 0) -> None:
     """``_an_sp`` (hours per subject, local day, hour and place), ``_an_subject`` (days
     and places per subject) and ``_an_p`` (each of those rows with its leave-one-day-out
     probability ``p`` and surprise ``bits``, the other days' hours at the place ``c_0``
-    and at the weekday-hour ``n_dh``)."""
+    and at the weekday-hour ``n_dh``), for the subjects whose code is ``batch`` modulo
+    ``batches``; every figure is the subject's own, so batches are independent."""
+    mine = f"code % {int(batches)} = {int(batch)}"
     # every local hour of each day on which the subject was at a place, split between
     # its places and UNKNOWN (no stay, or a stay without a place) so that each hour
     # weighs one: where a subject is usually unseen is part of the routine too
     temp(
         "_an_sp",
         f"""
-WITH d AS (SELECT DISTINCT code, day FROM {SLOT_PLACE}),
-k AS (SELECT code, e, place_id, seconds / 3600.0 AS h FROM {SLOT_PLACE}),
+WITH d AS (SELECT DISTINCT code, day FROM {SLOT_PLACE} WHERE {mine}),
+k AS (SELECT code, e, place_id, seconds / 3600.0 AS h FROM {SLOT_PLACE} WHERE {mine}),
 u AS (
   SELECT d.code, l.e, {UNKNOWN_PLACE} AS place_id,
          greatest(1.0 - coalesce(sum(k.h), 0), 0) AS h

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,8 @@ class DuckDBEngine(Engine):
         import duckdb
 
         config: dict[str, Any] = {}
+        if memory_limit == "auto":
+            memory_limit = auto_memory_limit()
         if memory_limit:
             config["memory_limit"] = memory_limit
         if threads:
@@ -223,3 +226,23 @@ def _clip(sql: str, limit: int = 2000) -> str:
 
 
 __all__ = ["DuckDBEngine", "quote"]
+
+
+AUTO_MEMORY_SHARE = 0.5  # of the machine's (or the container's) memory
+AUTO_MEMORY_FLOOR_MB = 1024
+
+
+def auto_memory_limit() -> str:
+    """DuckDB's ``memory_limit`` for the setting ``auto``: half of the physical memory,
+    or of the cgroup (container) limit when that is lower, at least 1 GB. Half leaves
+    room for the numeric kernels and Python objects that stages build beside DuckDB,
+    which its own default (80 %) does not."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        text = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if text.isdigit():
+            total = min(total, int(text))
+    except OSError:
+        pass
+    mb = max(AUTO_MEMORY_FLOOR_MB, int(total * AUTO_MEMORY_SHARE) // 2**20)
+    return f"{mb}MB"
