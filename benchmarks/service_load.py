@@ -1,6 +1,6 @@
 """Load on the web service: concurrent clients reading random dossiers over loopback.
 
-    python benchmarks/service_load.py WS [--clients 16] [--seconds 20] [--pool 4]
+    python benchmarks/service_load.py WS [--clients 16] [--seconds 20] [--pool 8]
 
 Copies the workspace ``WS`` (a built district) to a temporary folder, adds an analyst
 and a supervisor, opens and approves a case whose scope names every person with a
@@ -114,7 +114,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--warmup", type=float, default=3.0)
-    ap.add_argument("--pool", type=int, default=4)
+    ap.add_argument("--pool", type=int, default=8)
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="tessera-bench-") as tmp:

@@ -134,14 +134,14 @@ def test_rehash_when_parameters_change(ws: Workspace, cheap_hasher: PasswordHash
     A.authenticate(ws, "ann", PW)
 
 
-def test_tokens(ws: Workspace) -> None:
+def test_tokens(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     _people(ws)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     token = A.issue_token(ws, "ann", label="script", expires_at=later, by="root")
     assert token.startswith("tsr_")
     assert A.user_for_token(ws, token).name == "ann"
     rows = ws.engine.fetch_rows("SELECT token_id, token_sha256 FROM account_token")
-    token_id, digest = rows[0]
+    _, digest = rows[0]
     assert digest == hashlib.sha256(token.encode()).hexdigest()
     assert token not in str(ws.engine.fetch_rows("SELECT * FROM account_token"))
     assert token not in str([e.as_dict() for e in entries(ws)])
@@ -150,13 +150,17 @@ def test_tokens(ws: Workspace) -> None:
     for bad in (forged, "tsr_nothing", "", token + "x"):
         with pytest.raises(AuthError):
             A.user_for_token(ws, bad)
-    # expired
-    ws.engine.execute(
-        "UPDATE account_token SET expires_at = ? WHERE token_id = ?",
-        [dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1), token_id],
-    )
+    # expired: valid up to the microsecond before expires_at, refused at it, although
+    # the token's lookup is cached
+    import tessera.accounts.store as store
+
+    just_before = later.astimezone(dt.UTC) - dt.timedelta(microseconds=1)
+    monkeypatch.setattr(store, "_now", lambda: just_before)
+    assert A.user_for_token(ws, token).name == "ann"
+    monkeypatch.setattr(store, "_now", lambda: later.astimezone(dt.UTC))
     with pytest.raises(AuthError, match="expired or revoked"):
         A.user_for_token(ws, token)
+    monkeypatch.undo()
     # revoked
     second = A.issue_token(ws, "ann", label="other", expires_at=None, by="root")
     A.revoke_token(ws, second[4:16], by="ann")  # the owner may revoke their own

@@ -235,6 +235,110 @@ def test_concurrent_writers_in_one_process_are_serialised(log: AuditLog) -> None
     assert len({e.target for e in entries(log, action="find")}) == 40
 
 
+def test_many_threads_on_their_own_cursors_each_get_their_entry_once(ws: Workspace) -> None:
+    """32 threads, each with its own cursor on one workspace (as the service's pool
+    has), record 8 entries each. Every call returns the seq of its own entry, which is
+    committed and covered by the head file when the call returns; the chain verifies,
+    and every (thread, i) appears exactly once."""
+    from tessera.service.pool import CursorEngine
+
+    parent = ws.engine
+    engines = [CursorEngine(parent) for _ in range(32)]  # type: ignore[arg-type]
+    got: dict[str, int] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(k: int) -> None:
+        audit = AuditLog(engines[k], ws.path / HEAD_NAME)
+        try:
+            for i in range(8):
+                target = f"person:{k}.{i}"
+                seq = audit.record(ALICE, "dossier.read", target, 1)
+                # durable before the call returns: in the table, and within the head
+                rows = engines[k].fetch_rows(
+                    f"SELECT target FROM {AUDIT_TABLE} WHERE seq = ?", [seq]
+                )
+                head = audit.read_head()
+                with lock:
+                    got[target] = seq
+                    if rows != [(target,)] or head is None or head.seq < seq:
+                        errors.append(AssertionError((target, seq, rows, head)))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for engine in engines:
+        engine.close()
+    assert errors == []
+    result = verify(ws)
+    assert (result.ok, result.entries) == (True, 256)
+    found = entries(ws, action="dossier.read")
+    assert sorted(e.target for e in found) == sorted(got)
+    assert {e.target: e.seq for e in found} == got
+    assert sorted(got.values()) == list(range(1, 257))
+
+
+def test_queued_entries_are_written_in_one_group_commit(log: AuditLog) -> None:
+    """While the write lock is held, 6 callers queue their entries; the first to get
+    the lock writes all 6 in one transaction (one time stamp), in queue order, and
+    every caller returns its own seq."""
+    from tessera.audit.log import _LOCK, _queue
+
+    q = _queue(log.head_path)
+    seqs: dict[int, int] = {}
+
+    def work(k: int) -> None:
+        seqs[k] = log.record(BOB, "find", f"q{k}", k)
+
+    with _LOCK:
+        threads = []
+        for k in range(6):
+            t = threading.Thread(target=work, args=(k,))
+            t.start()
+            threads.append(t)
+            while len(q.pending) < k + 1:  # queued in this order
+                threading.Event().wait(0.001)
+    for t in threads:
+        t.join()
+    batch = entries(log, action="find")
+    assert [e.target for e in batch] == [f"q{k}" for k in range(6)]
+    assert {seqs[k] for k in range(6)} == {e.seq for e in batch} == set(range(5, 11))
+    assert all(seqs[int(e.target[1:])] == e.seq for e in batch)
+    assert len({e.at for e in batch}) == 1
+    assert log.verify().ok
+
+
+def test_a_refused_chain_fails_every_caller_of_the_batch(log: AuditLog) -> None:
+    """The head file says 5 entries, the table has 4: each queued caller is refused."""
+    from tessera.audit.log import _LOCK, _queue
+
+    log.head_path.write_text(json.dumps({"format": 1, "seq": 5, "hash": "a" * 64}))
+    q = _queue(log.head_path)
+    errors: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            log.record(BOB, "find", f"q{k}", k)
+        except WorkspaceError as exc:
+            errors.append(exc)
+
+    with _LOCK:
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        while len(q.pending) < 3:
+            threading.Event().wait(0.001)
+    for t in threads:
+        t.join()
+    assert len(errors) == 3
+    assert all("refusing to extend" in str(e) for e in errors)
+    assert len(entries(log)) == 4
+
+
 # -- tampering ---------------------------------------------------------------------------
 # one edit per column that certainly changes the value of that entry
 EDITS = {

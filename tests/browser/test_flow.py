@@ -10,8 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-import service_support as service
 from playwright.sync_api import Page, expect, sync_playwright
+
+from service import service_support as service
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 

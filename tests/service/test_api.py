@@ -8,13 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
-from service_support import AREA_CASE, CASE, PASSWORD, District, Served, login
 
 from tessera.accounts import issue_token
 from tessera.audit import entries, verify
 from tessera.service.pool import CallTimeout, EnginePool
 from tessera.service.reads import hull
 from tessera.workspace import Workspace
+
+from .service_support import AREA_CASE, CASE, PASSWORD, District, Served, login
 
 
 def _audit(served: Served, **filters: str) -> list[dict[str, Any]]:
@@ -204,7 +205,7 @@ def test_cases_open_and_approve_by_another_supervisor(
     assert r.status_code == 200
 
 
-def test_auditor_lists_entries_and_the_chain_verifies(client: httpx.Client) -> None:
+def test_auditor_lists_entries_and_the_chain_verifies(served: Served, client: httpx.Client) -> None:
     login(client, "aud")
     r = client.get("/api/audit", params={"action": "dossier.read", "limit": 5})
     assert r.status_code == 200, r.text
@@ -213,6 +214,12 @@ def test_auditor_lists_entries_and_the_chain_verifies(client: httpx.Client) -> N
     assert body["entries"]
     assert all(e["action"] == "dossier.read" for e in body["entries"])
     assert client.get("/api/audit/flags").status_code == 200
+    # reading the log is itself logged, under the administrative case
+    read, flagged = entries(served.ws, user="aud")[-2:]
+    assert (read.action, read.case) == ("audit.read", "SYSTEM")
+    assert read.result_size == len(body["entries"])
+    assert '"action": "dossier.read"' in read.target
+    assert (flagged.action, flagged.case) == ("audit.flags", "SYSTEM")
 
 
 def test_bearer_token_needs_no_csrf(

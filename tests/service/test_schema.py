@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from service_support import Served
 
 from tessera.accounts import issue_token
+
+from .service_support import Served
 
 
 def test_no_server_errors(served: Served) -> None:

@@ -9,7 +9,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from service_support import CASE, District, Served, login
+
+from .service_support import CASE, District, Served, login
 
 OPEN_ROUTES = {"/api/health", "/api/login"}
 HOSTILE = [

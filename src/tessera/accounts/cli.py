@@ -13,27 +13,15 @@ import getpass
 import json
 import re
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-user_app = typer.Typer(
-    name="user",
-    help="Manage accounts (roles, passwords, API tokens).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+from tessera.cli_options import JsonOption, PasswordStdinOption, WorkspaceArg, command_app
 
-_WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
+user_app = command_app("user", "Manage accounts (roles, passwords, API tokens).")
+
 _NameArg = Annotated[str, typer.Argument(help="Account (login) name.", show_default=False)]
-_JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-_StdinOption = Annotated[
-    bool,
-    typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
-]
 _ByOption = Annotated[
     str | None,
     typer.Option(
@@ -64,7 +52,7 @@ def read_password(from_stdin: bool, *, confirm: bool = True, prompt: str = "Pass
 
 @user_app.command("add")
 def add_cmd(
-    workspace: _WorkspaceArg,
+    workspace: WorkspaceArg,
     name: _NameArg,
     role: Annotated[
         str, typer.Option("--role", "-r", help="viewer, analyst, supervisor, admin or auditor.")
@@ -72,7 +60,7 @@ def add_cmd(
     display_name: Annotated[
         str | None, typer.Option("--display-name", help="Name shown in the interface.")
     ] = None,
-    password_stdin: _StdinOption = False,
+    password_stdin: PasswordStdinOption = False,
     by: _ByOption = None,
 ) -> None:
     """Add an account with a role and a password (at least 12 characters)."""
@@ -93,7 +81,7 @@ def add_cmd(
 
 
 @user_app.command("list")
-def list_cmd(workspace: _WorkspaceArg, as_json: _JsonOption = False) -> None:
+def list_cmd(workspace: WorkspaceArg, as_json: JsonOption = False) -> None:
     """List accounts with their roles."""
     from rich.table import Table
     from rich.text import Text
@@ -127,9 +115,9 @@ def list_cmd(workspace: _WorkspaceArg, as_json: _JsonOption = False) -> None:
 
 @user_app.command("passwd")
 def passwd_cmd(
-    workspace: _WorkspaceArg,
+    workspace: WorkspaceArg,
     name: _NameArg,
-    password_stdin: _StdinOption = False,
+    password_stdin: PasswordStdinOption = False,
     by: _ByOption = None,
 ) -> None:
     """Set an account's password (its open sessions are closed)."""
@@ -149,7 +137,7 @@ def passwd_cmd(
 
 @user_app.command("role")
 def role_cmd(
-    workspace: _WorkspaceArg,
+    workspace: WorkspaceArg,
     name: _NameArg,
     role: Annotated[str, typer.Argument(help="The new role.", show_default=False)],
     by: _ByOption = None,
@@ -169,7 +157,7 @@ def role_cmd(
 
 
 @user_app.command("disable")
-def disable_cmd(workspace: _WorkspaceArg, name: _NameArg, by: _ByOption = None) -> None:
+def disable_cmd(workspace: WorkspaceArg, name: _NameArg, by: _ByOption = None) -> None:
     """Disable an account (its tokens are revoked and its sessions closed)."""
     from tessera.accounts import disable_user
     from tessera.cli import _console, _fail
@@ -186,7 +174,7 @@ def disable_cmd(workspace: _WorkspaceArg, name: _NameArg, by: _ByOption = None) 
 
 @user_app.command("token")
 def token_cmd(
-    workspace: _WorkspaceArg,
+    workspace: WorkspaceArg,
     name: _NameArg,
     label: Annotated[str, typer.Option("--label", "-l", help="What the token is for.")],
     days: Annotated[
@@ -218,7 +206,7 @@ def token_cmd(
 
 @user_app.command("revoke")
 def revoke_cmd(
-    workspace: _WorkspaceArg,
+    workspace: WorkspaceArg,
     token_id: Annotated[str, typer.Argument(help="The token's id (12 hex digits after tsr_).")],
     by: _ByOption = None,
 ) -> None:

@@ -33,8 +33,14 @@ Who may change accounts
     recorded too (``login.refused``), so that probing is visible.
 
 Threads
-    All reads and writes run under the audit log's process-wide lock, so one
+    All database reads and writes run under the audit log's process-wide lock, so one
     :class:`~tessera.workspace.Workspace` can be shared by the threads of a service.
+
+Cache
+    :func:`user_for_token`, :func:`session_user` and the account lookups of
+    :mod:`tessera.cases` answer from :mod:`tessera.accounts.cache` (keyed by the
+    SHA-256 of the token or session id, never the secret), which every write here
+    empties (:func:`_writing`); expiry is compared with the current time on every call.
 """
 
 from __future__ import annotations
@@ -45,10 +51,13 @@ import hmac
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from tessera.accounts.cache import bump, cached
 from tessera.audit.access import USER_PATTERN, Access, LegalBasis
 from tessera.audit.log import _LOCK, record
 from tessera.errors import AccountError, AuthError, PermissionDenied
@@ -273,8 +282,27 @@ def _row_user(row: tuple[Any, ...]) -> User:
 
 
 def _find(ws: Workspace, name: str) -> User | None:
-    rows = ws.engine.fetch_rows(f"SELECT {_USER_COLS} FROM account_user WHERE name = ?", [name])
-    return _row_user(rows[0]) if rows else None
+    """The account ``name`` (from the cache, else the database), or None."""
+
+    def load() -> User | None:
+        with _LOCK:
+            rows = ws.engine.fetch_rows(
+                f"SELECT {_USER_COLS} FROM account_user WHERE name = ?", [name]
+            )
+        return _row_user(rows[0]) if rows else None
+
+    return cached(ws, "user", name, load)
+
+
+@contextmanager
+def _writing(ws: Workspace) -> Iterator[None]:
+    """A transaction that writes accounts or cases; the cache is emptied after it,
+    whether it committed or not."""
+    try:
+        with ws.engine.transaction():
+            yield
+    finally:
+        bump(ws)
 
 
 def _check_actor(ws: Workspace, by: object, *, self_name: str | None = None) -> str:
@@ -319,7 +347,7 @@ def add_user(
             raise AccountError(f"an account named {name!r} already exists")
         digest = hasher().hash(password)
         now = _now()
-        with ws.engine.transaction():
+        with _writing(ws):
             ws.engine.execute(
                 "INSERT INTO account_user (name, role, display_name, password_hash, "
                 "created_at, updated_at, disabled) VALUES (?, ?, ?, ?, ?, ?, false)",
@@ -363,7 +391,7 @@ def set_password(ws: Workspace, name: str, password: str, *, by: str) -> None:
         actor = _check_actor(ws, by, self_name=name)
         get_user(ws, name)
         digest = hasher().hash(password)
-        with ws.engine.transaction():
+        with _writing(ws):
             _update(ws, name, "password_hash", digest)
             ws.engine.execute(
                 "UPDATE account_session SET closed_at = ? WHERE user_name = ? "
@@ -381,7 +409,7 @@ def set_role(ws: Workspace, name: str, role: str, *, by: str) -> User:
         before = get_user(ws, name)
         if actor == name and role != before.role:
             raise PermissionDenied(f"{actor!r} cannot change their own role")
-        with ws.engine.transaction():
+        with _writing(ws):
             _update(ws, name, "role", role)
         _audit(ws, actor, "user.role", name, {"from": before.role, "to": role})
         return get_user(ws, name)
@@ -394,7 +422,7 @@ def disable_user(ws: Workspace, name: str, *, by: str) -> User:
         actor = _check_actor(ws, by)
         get_user(ws, name)
         now = _now()
-        with ws.engine.transaction():
+        with _writing(ws):
             _update(ws, name, "disabled", True)
             ws.engine.execute(
                 "UPDATE account_session SET closed_at = ? WHERE user_name = ? "
@@ -443,7 +471,7 @@ def authenticate(ws: Workspace, name: str, password: str) -> User:
         _audit(ws, name if valid_name else "_unknown", "login.refused", "login")
         raise AuthError(_REFUSED)
     if ph.check_needs_rehash(stored):
-        with _LOCK, ws.engine.transaction():
+        with _LOCK, _writing(ws):
             _update(ws, name, "password_hash", ph.hash(password))
     return get_user(ws, name)
 
@@ -469,7 +497,7 @@ def issue_token(
             raise AccountError(f"account {name!r} is disabled; enable it before issuing tokens")
         token_id = secrets.token_hex(6)
         token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
-        with ws.engine.transaction():
+        with _writing(ws):
             ws.engine.execute(
                 "INSERT INTO account_token (token_id, user_name, label, token_sha256, "
                 "created_at, created_by, expires_at, revoked_at, revoked_by) "
@@ -496,18 +524,26 @@ def user_for_token(ws: Workspace, token: str) -> User:
     m = _TOKEN_RE.fullmatch(token) if isinstance(token, str) else None
     if m is None:
         raise AuthError("invalid token")
-    with _LOCK:
-        rows = ws.engine.fetch_rows(
-            "SELECT token_sha256, user_name, expires_at, revoked_at FROM account_token "
-            "WHERE token_id = ?",
-            [m.group(1)],
-        )
-        if not rows or not hmac.compare_digest(str(rows[0][0]), _sha256(token)):
-            raise AuthError("invalid token")
-        _, user_name, expires_at, revoked_at = rows[0]
-        if revoked_at is not None or (expires_at is not None and expires_at <= _now()):
-            raise AuthError("invalid token (expired or revoked)")
-        user = _find(ws, str(user_name))
+    digest = _sha256(token)
+
+    def load() -> tuple[str, dt.datetime | None, dt.datetime | None] | None:
+        with _LOCK:
+            rows = ws.engine.fetch_rows(
+                "SELECT token_sha256, user_name, expires_at, revoked_at FROM account_token "
+                "WHERE token_id = ?",
+                [m.group(1)],
+            )
+        if not rows or not hmac.compare_digest(str(rows[0][0]), digest):
+            return None
+        return str(rows[0][1]), rows[0][2], rows[0][3]
+
+    found = cached(ws, "token", digest, load)
+    if found is None:
+        raise AuthError("invalid token")
+    user_name, expires_at, revoked_at = found
+    if revoked_at is not None or (expires_at is not None and expires_at <= _now()):
+        raise AuthError("invalid token (expired or revoked)")
+    user = _find(ws, user_name)
     if user is None or user.disabled:
         raise AuthError("invalid token")
     return user
@@ -541,7 +577,7 @@ def revoke_token(ws: Workspace, token_id: str, *, by: str) -> None:
         actor = _check_actor(ws, by, self_name=owner)
         if rows[0][1] is not None:
             raise AccountError(f"token {token_id!r} is already revoked")
-        with ws.engine.transaction():
+        with _writing(ws):
             ws.engine.execute(
                 "UPDATE account_token SET revoked_at = ?, revoked_by = ? WHERE token_id = ?",
                 [_now(), actor, token_id],
@@ -564,7 +600,7 @@ def open_session(ws: Workspace, name: str, *, ttl: dt.timedelta = DEFAULT_SESSIO
             raise AuthError(_REFUSED)
         session_id = secrets.token_urlsafe(32)
         now = _now()
-        with ws.engine.transaction():
+        with _writing(ws):
             ws.engine.execute(
                 "INSERT INTO account_session (session_sha256, user_name, csrf, created_at, "
                 "expires_at, closed_at) VALUES (?, ?, ?, ?, ?, NULL)",
@@ -579,21 +615,28 @@ def session_user(ws: Workspace, session_id: str) -> tuple[User, str]:
     if not isinstance(session_id, str) or not 20 <= len(session_id) <= 100:
         raise AuthError("invalid session")
     digest = _sha256(session_id)
-    with _LOCK:
-        rows = ws.engine.fetch_rows(
-            "SELECT session_sha256, user_name, csrf, expires_at, closed_at FROM account_session "
-            "WHERE session_sha256 = ?",
-            [digest],
-        )
+
+    def load() -> tuple[str, str, dt.datetime, dt.datetime | None] | None:
+        with _LOCK:
+            rows = ws.engine.fetch_rows(
+                "SELECT session_sha256, user_name, csrf, expires_at, closed_at "
+                "FROM account_session WHERE session_sha256 = ?",
+                [digest],
+            )
         if not rows or not hmac.compare_digest(str(rows[0][0]), digest):
-            raise AuthError("invalid session")
-        _, user_name, csrf, expires_at, closed_at = rows[0]
-        if closed_at is not None or expires_at <= _now():
-            raise AuthError("invalid session (expired or closed)")
-        user = _find(ws, str(user_name))
+            return None
+        return str(rows[0][1]), str(rows[0][2]), rows[0][3], rows[0][4]
+
+    found = cached(ws, "session", digest, load)
+    if found is None:
+        raise AuthError("invalid session")
+    user_name, csrf, expires_at, closed_at = found
+    if closed_at is not None or expires_at <= _now():
+        raise AuthError("invalid session (expired or closed)")
+    user = _find(ws, user_name)
     if user is None or user.disabled:
         raise AuthError("invalid session")
-    return user, str(csrf)
+    return user, csrf
 
 
 def close_session(ws: Workspace, session_id: str) -> None:
@@ -606,7 +649,7 @@ def close_session(ws: Workspace, session_id: str) -> None:
         )
         if not rows:
             return
-        with ws.engine.transaction():
+        with _writing(ws):
             ws.engine.execute(
                 "UPDATE account_session SET closed_at = ? WHERE session_sha256 = ?",
                 [_now(), digest],

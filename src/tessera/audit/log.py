@@ -27,12 +27,25 @@ The head file
     whole table and the head file can forge a history: ship the head hash elsewhere
     (see ``docs/audit.md``).
 
-Writing
-    :meth:`AuditLog.record` appends one entry in one transaction; writers in one
-    process are serialised by a lock (DuckDB already stops a second process writing the
-    workspace). Before appending, it checks that the table's last entry matches the head
-    file and refuses (``WorkspaceError``) when it does not, so that a truncated log
-    cannot be silently extended: reads stop until someone looks.
+Writing (group commit)
+    :meth:`AuditLog.record` validates its entry in the caller's thread and puts it in the
+    queue of its log (one queue per head file in the process), then takes the process's
+    write lock. Whoever holds the lock is the *leader*: it takes every entry queued so
+    far, numbers and chains them in queue order, appends them in one transaction,
+    rewrites the head file once (written, fsynced, renamed) and marks them written;
+    the other callers of that batch find their entry written when they get the lock and
+    return at once. So ``k`` concurrent reads cost one commit and one head update, and
+    still no call returns before its own entry is committed and the head file records
+    it. Before appending, the leader checks that the table's last entry matches the
+    head file and refuses (``WorkspaceError``, given to every caller of the batch) when
+    it does not, so that a truncated log cannot be silently extended: reads stop until
+    someone looks. A batch the database refuses for another reason is retried one entry
+    at a time, so that one bad entry fails only its own caller. DuckDB already stops a
+    second process writing the workspace.
+
+    The table's layout is checked once per engine (the first write through it) rather
+    than on every write; a write that fails forgets the check, so a dropped or replaced
+    table is checked (and refused) again.
 """
 
 from __future__ import annotations
@@ -42,7 +55,9 @@ import hashlib
 import json
 import os
 import re
+import sys
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +104,9 @@ ACTIONS: tuple[str, ...] = (
     "ego",
     "purge",
     "hypothesis.judge",
+    # the audit log read by an auditor (case SYSTEM): who watched the watchers
+    "audit.read",
+    "audit.flags",
     # accounts (tessera.accounts): administrative entries, case SYSTEM
     "user.add",
     "user.password",
@@ -111,6 +129,77 @@ ACTION_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 
 _LOCK = threading.RLock()  # one writer (and reader) of any audit log at a time
 _SELECT = ", ".join(quote(c) for c in COLUMN_NAMES)
+_MARKS = "(" + ", ".join("?" for _ in COLUMN_NAMES) + ")"
+
+# engines whose audit_log layout has been checked (forgotten when a write fails)
+_CHECKED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+class _Pending:
+    """An entry waiting in the queue: its fields but seq, at and the chain; then the
+    outcome (``seq`` once durable, or ``error``)."""
+
+    __slots__ = ("done", "error", "fields", "seq")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+        self.seq: int | None = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class _Queue:
+    """The entries queued for one head file, and the head file's state as this process
+    last wrote it (see :func:`head_epoch`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: list[_Pending] = []
+        self.stamp: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) we wrote
+        self.epoch = 0
+        self.last: Head | None = None  # the last entry this process wrote
+
+
+_QUEUES: dict[str, _Queue] = {}
+_QUEUES_LOCK = threading.Lock()
+
+
+_RESOLVED: dict[str, str] = {}  # head path as given -> resolved (resolve() is slow)
+
+
+def _queue(head_path: Path) -> _Queue:
+    given = str(head_path)
+    key = _RESOLVED.get(given)
+    if key is None:
+        key = _RESOLVED[given] = str(head_path.resolve())
+    with _QUEUES_LOCK:
+        found = _QUEUES.get(key)
+        if found is None:
+            found = _QUEUES[key] = _Queue()
+        return found
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def head_epoch(head_path: str | Path) -> int:
+    """A counter that changes whenever the head file was changed by someone other than
+    this process's audit writer (another process that wrote the workspace while this one
+    did not hold it open, or an edit). Caches of data that only audited writes change
+    (accounts, cases) compare it to know they may still be used: a change elsewhere
+    means a change this process did not see. Costs one ``stat``."""
+    q = _queue(Path(head_path))
+    now = _stamp(Path(head_path))
+    with q.lock:
+        if now != q.stamp:
+            q.stamp = now
+            q.epoch += 1
+        return q.epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,9 +347,14 @@ class AuditLog:
         return AUDIT_TABLE in self.engine.table_names()
 
     def ensure_table(self) -> None:
-        """Create ``audit_log`` if missing; refuse one whose columns differ."""
+        """Create ``audit_log`` if missing; refuse one whose columns differ. Done once
+        per engine: later calls return at once until :meth:`_forget_table` (a failed
+        write) asks for the check again."""
+        if self.engine in _CHECKED:
+            return
         if not self.has_table():
             self.engine.execute(f"CREATE TABLE {quote(AUDIT_TABLE)} ({AUDIT_COLUMNS})")
+            _CHECKED.add(self.engine)
             return
         have = [name for name, _ in self.engine.columns(AUDIT_TABLE)]
         if have != list(COLUMN_NAMES):
@@ -269,6 +363,10 @@ class AuditLog:
                 f"{', '.join(COLUMN_NAMES)}: the audit log was altered or made by an "
                 "incompatible version"
             )
+        _CHECKED.add(self.engine)
+
+    def _forget_table(self) -> None:
+        _CHECKED.discard(self.engine)
 
     def read_head(self) -> Head | None:
         """The head file's record, or None when there is no head file. An unreadable
@@ -311,7 +409,17 @@ class AuditLog:
             os.fsync(fh.fileno())
         os.replace(tmp, self.head_path)
 
-    def _tail(self) -> Head | None:
+    def _tail(self, last: Head | None = None) -> Head | None:
+        """The table's last entry. Given ``last`` (the entry this process wrote last),
+        first the cheap question: are the entries from ``last.seq`` on exactly
+        ``last``? (a range on ``seq``, which the table's min/max statistics narrow,
+        instead of sorting every ``seq``); anything else asks the full question."""
+        if last is not None:
+            rows = self.engine.fetch_rows(
+                f"SELECT seq, hash FROM {quote(AUDIT_TABLE)} WHERE seq >= ?", [last.seq]
+            )
+            if rows == [(last.seq, last.hash)]:
+                return last
         rows = self.engine.fetch_rows(
             f"SELECT seq, hash FROM {quote(AUDIT_TABLE)} ORDER BY seq DESC NULLS FIRST LIMIT 1"
         )
@@ -364,39 +472,108 @@ class AuditLog:
                 "the workspace is open read-only, so this access cannot be recorded in its "
                 "audit log; open it for writing"
             )
-        with _LOCK:
+        fields: dict[str, Any] = {
+            "user": access.user,
+            "case": access.case,
+            "legal_basis": access.legal_basis,
+            "action": action,
+            "target": target,
+            "result_size": result_size,
+            "detail": detail_text,
+        }
+        for name in ("user", "case", "legal_basis", "target", "detail"):
+            value = fields[name]
+            if value is not None:
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise AccessError(f"audit {name} is not valid text (UTF-8)") from None
+        item = _Pending(fields)
+        q = _queue(self.head_path)
+        with q.lock:
+            q.pending.append(item)
+        with _LOCK:  # the leader: write what is queued, unless a leader before wrote ours
+            if not item.done:
+                with q.lock:
+                    batch, q.pending = q.pending, []
+                self._commit(q, batch)
+        if item.error is not None:
+            raise item.error
+        if item.seq is None:  # pragma: no cover - a leader always settles its batch
+            raise WorkspaceError("the audit entry was not written")
+        return item.seq
+
+    def _commit(self, q: _Queue, batch: list[_Pending]) -> None:
+        """Write ``batch`` (under the write lock) and settle every entry of it: one
+        transaction and one head update; on a failure other than a refused chain, each
+        entry again on its own so that only a bad entry fails."""
+        try:
+            self._write(q, batch)
+        except WorkspaceError as exc:
+            for item in batch:
+                item.error, item.done = exc, True
+            return
+        except Exception:
+            if len(batch) == 1:
+                batch[0].error, batch[0].done = sys.exc_info()[1], True
+                return
+            for item in batch:
+                self._commit(q, [item])
+            return
+        for item in batch:
+            item.done = True
+
+    def _write(self, q: _Queue, batch: list[_Pending]) -> None:
+        checked = self.engine in _CHECKED
+        try:
+            self._write_once(q, batch)
+        except WorkspaceError:
+            raise
+        except Exception:
+            if not checked:
+                raise
+            self._write_once(q, batch)  # the table changed since it was checked: again
+
+    def _write_once(self, q: _Queue, batch: list[_Pending]) -> None:
+        head_epoch(self.head_path)  # notices a head file changed behind this process
+        try:
             with self.engine.transaction():
                 self.ensure_table()
-                tail = self._tail()
+                tail = self._tail(q.last)
                 self._check_tail(tail)
-                seq = 1 if tail is None else tail.seq + 1
-                fields: dict[str, Any] = {
-                    "seq": seq,
-                    "at": dt.datetime.now(dt.UTC),
-                    "user": access.user,
-                    "case": access.case,
-                    "legal_basis": access.legal_basis,
-                    "action": action,
-                    "target": target,
-                    "result_size": result_size,
-                    "detail": detail_text,
-                    "prev_hash": GENESIS_HASH if tail is None else tail.hash,
-                }
-                fields["hash"] = entry_hash(fields)
-                marks = ", ".join("?" for _ in COLUMN_NAMES)
+                seq = 0 if tail is None else tail.seq
+                prev = GENESIS_HASH if tail is None else tail.hash
+                at = dt.datetime.now(dt.UTC)
+                params: list[Any] = []
+                for item in batch:
+                    seq += 1
+                    fields = {**item.fields, "seq": seq, "at": at, "prev_hash": prev}
+                    fields["hash"] = prev = entry_hash(fields)
+                    params += [fields[c] for c in COLUMN_NAMES]
+                    item.seq = seq
                 self.engine.execute(
-                    f"INSERT INTO {quote(AUDIT_TABLE)} ({_SELECT}) VALUES ({marks})",
-                    [fields[c] for c in COLUMN_NAMES],
+                    f"INSERT INTO {quote(AUDIT_TABLE)} ({_SELECT}) VALUES "
+                    + ", ".join(_MARKS for _ in batch),
+                    params,
                 )
-            try:
-                self._write_head(Head(seq, fields["hash"]))
-            except OSError as exc:
-                raise WorkspaceError(
-                    f"audit entry {seq} was recorded but the head file {self.head_path} "
-                    f"could not be written ({exc}); the log will fail verification until "
-                    "this is investigated"
-                ) from None
-        return seq
+        except BaseException:
+            self._forget_table()
+            for item in batch:
+                item.seq = None
+            raise
+        try:
+            self._write_head(Head(seq, prev))
+        except OSError as exc:
+            raise WorkspaceError(
+                f"audit entry {seq} was recorded but the head file {self.head_path} "
+                f"could not be written ({exc}); the log will fail verification until "
+                "this is investigated"
+            ) from None
+        finally:
+            stamp = _stamp(self.head_path)
+            with q.lock:
+                q.stamp = stamp
+                q.last = Head(seq, prev)
 
     def _check_tail(self, tail: Head | None) -> None:
         head = self.read_head()

@@ -42,12 +42,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tessera.accounts.cache import cached
 from tessera.accounts.store import (
     SYSTEM_BASIS,
     SYSTEM_CASE,
     Permission,
     User,
     _find,
+    _writing,
     has,
 )
 from tessera.audit.access import CASE_PATTERN, USER_PATTERN, Access, LegalBasis
@@ -230,16 +232,26 @@ _CASE_COLS = (
 
 
 def _load(ws: Workspace, ref: str) -> Case | None:
-    rows = ws.engine.fetch_rows(f"SELECT {_CASE_COLS} FROM case_file WHERE ref = ?", [ref])
-    if not rows:
-        return None
-    members = tuple(
-        str(r[0])
-        for r in ws.engine.fetch_rows(
-            "SELECT user_name FROM case_member WHERE ref = ? ORDER BY added_at, user_name", [ref]
-        )
-    )
-    return _row_case(rows[0], members)
+    """The case ``ref`` with its members, from the cache (see
+    :mod:`tessera.accounts.cache`: every case write empties it) or the database; a
+    cached case keeps its validated :class:`Scope`, so a large scope is not parsed and
+    checked again on every read."""
+
+    def load() -> Case | None:
+        with _LOCK:
+            rows = ws.engine.fetch_rows(f"SELECT {_CASE_COLS} FROM case_file WHERE ref = ?", [ref])
+            if not rows:
+                return None
+            members = tuple(
+                str(r[0])
+                for r in ws.engine.fetch_rows(
+                    "SELECT user_name FROM case_member WHERE ref = ? ORDER BY added_at, user_name",
+                    [ref],
+                )
+            )
+        return _row_case(rows[0], members)
+
+    return cached(ws, "case", ref, load)
 
 
 def _row_case(r: tuple[Any, ...], members: tuple[str, ...]) -> Case:
@@ -303,7 +315,7 @@ def open_case(
         if ws.engine.fetch_rows("SELECT 1 FROM case_file WHERE ref = ?", [ref]):
             raise CaseError(f"a case {ref!r} already exists")
         area = scope.area or (None, None, None)
-        with ws.engine.transaction():
+        with _writing(ws):
             ws.engine.execute(
                 f"INSERT INTO case_file ({_CASE_COLS}, closed_by, closed_at) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, NULL, NULL)",
@@ -387,7 +399,7 @@ def approve_case(ws: Workspace, ref: str, *, by: str) -> Case:
         now = _now()
         if case.expires_at <= now:
             raise CaseError(f"case {ref!r} expired at {case.expires_at.isoformat()}")
-        with ws.engine.transaction():
+        with _writing(ws):
             ws.engine.execute(
                 "UPDATE case_file SET status = 'active', approved_by = ?, approved_at = ? "
                 "WHERE ref = ?",
@@ -397,23 +409,30 @@ def approve_case(ws: Workspace, ref: str, *, by: str) -> Case:
         return get_case(ws, ref)
 
 
+def _managed_case(ws: Workspace, ref: str, by: str, what: str) -> Case:
+    """The case ``ref`` if ``by`` may manage it: its opener (still holding OPEN_CASE)
+    or an enabled account holding APPROVE_CASE; PermissionDenied naming ``what``."""
+    case = get_case(ws, ref)
+    actor = _find(ws, by) if isinstance(by, str) and USER_PATTERN.fullmatch(by) else None
+    allowed = actor is not None and (
+        has(actor, Permission.APPROVE_CASE)
+        or (by == case.opened_by and has(actor, Permission.OPEN_CASE))
+    )
+    if not allowed:
+        raise PermissionDenied(
+            f"{what} case {ref!r} needs its opener or an account with the permission "
+            f"{Permission.APPROVE_CASE.value!r}"
+        )
+    return case
+
+
 def close_case(ws: Workspace, ref: str, *, by: str) -> Case:
     """Close a case (its opener, or a user holding APPROVE_CASE)."""
     with _LOCK:
-        case = get_case(ws, ref)
-        actor = _find(ws, by) if isinstance(by, str) and USER_PATTERN.fullmatch(by) else None
-        allowed = actor is not None and (
-            has(actor, Permission.APPROVE_CASE)
-            or (by == case.opened_by and has(actor, Permission.OPEN_CASE))
-        )
-        if not allowed:
-            raise PermissionDenied(
-                f"closing case {ref!r} needs its opener or an account with the permission "
-                f"{Permission.APPROVE_CASE.value!r}"
-            )
+        case = _managed_case(ws, ref, by, "closing")
         if case.status == "closed":
             raise CaseError(f"case {ref!r} is already closed")
-        with ws.engine.transaction():
+        with _writing(ws):
             ws.engine.execute(
                 "UPDATE case_file SET status = 'closed', closed_by = ?, closed_at = ? "
                 "WHERE ref = ?",
@@ -426,24 +445,14 @@ def close_case(ws: Workspace, ref: str, *, by: str) -> Case:
 def add_member(ws: Workspace, ref: str, user: str, *, by: str) -> Case:
     """Add account ``user`` to a case (by its opener or a user holding APPROVE_CASE)."""
     with _LOCK:
-        case = get_case(ws, ref)
-        actor = _find(ws, by) if isinstance(by, str) and USER_PATTERN.fullmatch(by) else None
-        allowed = actor is not None and (
-            has(actor, Permission.APPROVE_CASE)
-            or (by == case.opened_by and has(actor, Permission.OPEN_CASE))
-        )
-        if not allowed:
-            raise PermissionDenied(
-                f"adding a member to case {ref!r} needs its opener or an account with the "
-                f"permission {Permission.APPROVE_CASE.value!r}"
-            )
+        case = _managed_case(ws, ref, by, "adding a member to")
         if case.status == "closed":
             raise CaseError(f"case {ref!r} is closed")
         if not isinstance(user, str) or _find(ws, user) is None:
             raise CaseError(f"member {user!r} is not an account")
         if case.is_member(user):
             return case
-        with ws.engine.transaction():
+        with _writing(ws):
             ws.engine.execute(
                 "INSERT INTO case_member VALUES (?, ?, ?, ?)", [ref, user, by, _now()]
             )
@@ -472,6 +481,51 @@ def _refuse(
     return PermissionDenied(message)
 
 
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What :func:`admit` lets through: the audit ``access`` and the ``case`` (as read
+    for this check), so that a caller needs no second lookup."""
+
+    access: Access
+    case: Case
+
+
+def admit(
+    ws: Workspace,
+    user: User,
+    case_ref: str,
+    permission: Permission | str,
+    *,
+    now: dt.datetime | None = None,
+) -> Grant:
+    """:func:`authorise`, returning the case with the access."""
+    perm = Permission(permission)
+    now = _now() if now is None else now
+    current = _find(ws, user.name) if isinstance(user, User) else None
+    case = _load(ws, case_ref) if isinstance(case_ref, str) else None
+    basis = case.legal_basis if case is not None else SYSTEM_BASIS.value
+    name = user.name if isinstance(user, User) else str(user)
+
+    def refuse(message: str) -> PermissionDenied:
+        return _refuse(ws, name, case_ref, basis, "case.refused", perm.value, message)
+
+    if current is None or current.disabled:
+        raise refuse("the account is disabled or unknown")
+    if not has(current, perm):
+        raise refuse(f"the role {current.role!r} lacks the permission {perm.value!r}")
+    if case is None or not case.is_member(current.name):
+        raise refuse(
+            f"{current.name!r} is not a member of a case {case_ref!r} (or it does not exist)"
+        )
+    if case.status == "pending":
+        raise refuse(f"case {case_ref!r} is pending: a supervisor must approve it first")
+    if case.status == "closed":
+        raise refuse(f"case {case_ref!r} is closed")
+    if now >= case.expires_at:
+        raise refuse(f"case {case_ref!r} expired at {case.expires_at.isoformat()}")
+    return Grant(case.access(current.name), case)
+
+
 def authorise(
     ws: Workspace,
     user: User,
@@ -485,33 +539,12 @@ def authorise(
     current role holds the permission; the case exists and the user opened it or is a
     member; the case is approved and not closed; it has not expired. Each refusal is
     recorded (``case.refused``) and raised as PermissionDenied naming what was
-    missing (an unknown case and a case the user is not a member of read the same)."""
-    perm = Permission(permission)
-    now = _now() if now is None else now
-    with _LOCK:
-        current = _find(ws, user.name) if isinstance(user, User) else None
-        case = _load(ws, case_ref) if isinstance(case_ref, str) else None
-        basis = case.legal_basis if case is not None else SYSTEM_BASIS.value
-        name = user.name if isinstance(user, User) else str(user)
+    missing (an unknown case and a case the user is not a member of read the same).
 
-        def refuse(message: str) -> PermissionDenied:
-            return _refuse(ws, name, case_ref, basis, "case.refused", perm.value, message)
-
-        if current is None or current.disabled:
-            raise refuse("the account is disabled or unknown")
-        if not has(current, perm):
-            raise refuse(f"the role {current.role!r} lacks the permission {perm.value!r}")
-        if case is None or not case.is_member(current.name):
-            raise refuse(
-                f"{current.name!r} is not a member of a case {case_ref!r} (or it does not exist)"
-            )
-        if case.status == "pending":
-            raise refuse(f"case {case_ref!r} is pending: a supervisor must approve it first")
-        if case.status == "closed":
-            raise refuse(f"case {case_ref!r} is closed")
-        if now >= case.expires_at:
-            raise refuse(f"case {case_ref!r} expired at {case.expires_at.isoformat()}")
-    return case.access(current.name)
+    The account and the case are read as they are now (through the cache of
+    :mod:`tessera.accounts.cache`, which every write empties), never as the caller
+    saw them: a disabled account, a changed role or a closed case refuses at once."""
+    return admit(ws, user, case_ref, permission, now=now).access
 
 
 def _scope_sql(ws: Workspace, scope: Scope, persons: Sequence[str]) -> set[str]:

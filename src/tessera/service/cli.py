@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from tessera.cli import WorkspaceArg, _console, _fail, app
+from tessera.cli import _console, _fail, app
+from tessera.cli_options import WorkspaceArg
 
 
 @app.command()
@@ -23,7 +24,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8765,
     pool: Annotated[
         int, typer.Option(help="Threads running engine calls (each with its own cursor).")
-    ] = 4,
+    ] = 8,
     timeout: Annotated[float, typer.Option(help="Time limit per engine call, seconds.")] = 10.0,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Row cap of every list.")] = 500,
     secure_cookies: Annotated[

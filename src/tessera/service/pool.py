@@ -11,7 +11,8 @@ Per-thread cursors
     wrapped in a :class:`~tessera.workspace.Workspace` of its own (same folder, config
     and read-only flag) so that the domain functions (``dossier.store.read``,
     ``find``, ``audited``...) run unchanged. DuckDB's MVCC keeps concurrent readers
-    consistent; audit writes are serialised by :mod:`tessera.audit`'s lock.
+    consistent; audit writes are group-committed by :mod:`tessera.audit` (one leader
+    writes what the threads queued; each waits for its own entry).
 
 Time limit
     :meth:`EnginePool.run` waits at most ``call_timeout_s``; past it, the thread's

@@ -29,7 +29,7 @@ from tessera.service.settings import ServiceError
 if TYPE_CHECKING:
     from tessera.accounts import User
     from tessera.audit import Access
-    from tessera.cases import Case
+    from tessera.cases import Case, Grant
     from tessera.dossier.find import Filters
     from tessera.workspace import Workspace
 
@@ -43,29 +43,34 @@ class BadRequest(ServiceError):
 
 
 # -- authorisation -------------------------------------------------------------------
+def admit(ws: Workspace, user: User, case_ref: str, permission: str) -> Grant:
+    """:func:`tessera.cases.admit` (the access and the case) for a permission named by
+    its value."""
+    from tessera.accounts import Permission
+    from tessera.cases import admit as case_admit
+
+    return case_admit(ws, user, case_ref, Permission(permission))
+
+
 def authorise(ws: Workspace, user: User, case_ref: str, permission: str) -> Access:
     """:func:`tessera.cases.authorise` for a permission named by its value."""
-    from tessera.accounts import Permission
-    from tessera.cases import authorise as case_authorise
-
-    return case_authorise(ws, user, case_ref, Permission(permission))
+    return admit(ws, user, case_ref, permission).access
 
 
-def scope_check(ws: Workspace, access: Access, person: str) -> Case:
+def scope_check(ws: Workspace, grant: Grant, person: str) -> Case:
     """Refuse (``PermissionDenied``, audited by :mod:`tessera.cases` as
     ``case.out_of_scope``) a person outside the case's scope; return the case."""
-    from tessera.cases import get_case, require_in_scope
+    from tessera.cases import require_in_scope
 
-    case = get_case(ws, access.case)
-    require_in_scope(ws, access, case, person)
-    return case
+    require_in_scope(ws, grant.access, grant.case, person)
+    return grant.case
 
 
 def person_read(ws: Workspace, user: User, case_ref: str, person: str, permission: str) -> Access:
     """Authorise ``permission`` in the case and check ``person`` is in its scope."""
-    access = authorise(ws, user, case_ref, permission)
-    scope_check(ws, access, person)
-    return access
+    grant = admit(ws, user, case_ref, permission)
+    scope_check(ws, grant, person)
+    return grant.access
 
 
 # -- reads -----------------------------------------------------------------------------
@@ -77,6 +82,15 @@ def dossier(ws: Workspace, user: User, case_ref: str, person: str) -> dict[str, 
     return read(ws, person, access)
 
 
+def dossier_json(ws: Workspace, user: User, case_ref: str, person: str) -> bytes:
+    """One dossier as the JSON text it is stored as (audited ``dossier.read``): the
+    same document :func:`dossier` gives, without parsing it and writing it again."""
+    from tessera.dossier.store import read_json
+
+    access = person_read(ws, user, case_ref, person, "read")
+    return read_json(ws, person, access)
+
+
 def search(
     ws: Workspace, user: User, case_ref: str, filters: Filters, max_rows: int
 ) -> dict[str, Any]:
@@ -86,11 +100,11 @@ def search(
     where the request gave none (:func:`tessera.cases.scope_filter`), and every result
     is then checked with ``in_scope``, so a subjects-only case finds only its subjects.
     """
-    from tessera.cases import filter_in_scope, get_case, scope_filter
+    from tessera.cases import filter_in_scope, scope_filter
     from tessera.dossier.find import find
 
-    access = authorise(ws, user, case_ref, "read")
-    case = get_case(ws, case_ref)
+    grant = admit(ws, user, case_ref, "read")
+    access, case = grant.access, grant.case
     overrides = {
         k: v
         for k, v in scope_filter(case).items()

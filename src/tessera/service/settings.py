@@ -31,7 +31,7 @@ class Settings:
     * ``static``: serve the web UI at ``/``.
     """
 
-    pool_size: int = 4
+    pool_size: int = 8
     call_timeout_s: float = 10.0
     max_rows: int = 500
     session_ttl_s: int = 8 * 3600
