@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,10 +91,24 @@ def test_help_and_version_in_a_real_process() -> None:
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
     ws = tmp_path / "demo-ws"
-    args = ["demo", "--workspace", str(ws), "--persons", "150", "--days", "2"]
+    args = ["demo", "--workspace", str(ws), "--persons", "150", "--days", "2", "--no-serve"]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     assert "quarantine.recall" in r.output  # the evaluation table
+    # demo accounts: the printed password logs in, and the demo case is approved
+    from tessera.accounts import authenticate
+    from tessera.cases import authorise
+    from tessera.workspace import Workspace
+
+    printed = re.search(r"demo\s+analyst\s+password (\S+)", r.output)
+    assert printed is not None, r.output
+    credentials = (ws / "DEMO-CREDENTIALS.txt").read_text()
+    assert printed.group(1) in credentials
+    assert (ws / "DEMO-CREDENTIALS.txt").stat().st_mode & 0o077 == 0
+    with Workspace.open(ws) as w:
+        user = authenticate(w, "demo", printed.group(1))
+        access = authorise(w, user, "DEMO-1", "read")
+        assert (access.case, access.legal_basis) == ("DEMO-1", "synthetic_demo")
     st = json.loads(runner.invoke(app, ["status", str(ws), "--json"]).output)
     mappings = list((tmp_path / "demo-ws-data" / "mappings").glob("*.yaml"))
     assert len(st["batches"]) == len(mappings) >= 16

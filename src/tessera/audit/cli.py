@@ -10,30 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tessera.cli_options import JsonOption, WorkspaceArg, command_app
+
 if TYPE_CHECKING:
     from tessera.audit.log import AuditEntry
 
-audit_app = typer.Typer(
-    name="audit",
-    help="Check and list the audit log of reads (who, which case, which legal basis).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+audit_app = command_app(
+    "audit", "Check and list the audit log of reads (who, which case, which legal basis)."
 )
-
-# the same as tessera.cli.WorkspaceArg (not imported: tessera.cli imports this module)
-_WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
-_JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 @audit_app.command("verify")
-def verify_cmd(workspace: _WorkspaceArg, as_json: _JsonOption = False) -> None:
+def verify_cmd(workspace: WorkspaceArg, as_json: JsonOption = False) -> None:
     """Check the audit log's hash chain and head file; exit 1 naming each problem."""
     from rich.table import Table
     from rich.text import Text
@@ -74,7 +66,7 @@ def verify_cmd(workspace: _WorkspaceArg, as_json: _JsonOption = False) -> None:
 
 @audit_app.command("list")
 def list_cmd(
-    workspace: _WorkspaceArg,
+    workspace: WorkspaceArg,
     user: Annotated[str | None, typer.Option("--user", "-u", help="Only this user.")] = None,
     case: Annotated[str | None, typer.Option("--case", "-c", help="Only this case.")] = None,
     action: Annotated[
@@ -91,7 +83,7 @@ def list_cmd(
     limit: Annotated[
         int | None, typer.Option("--limit", "-n", min=0, help="Only the most recent N entries.")
     ] = None,
-    as_json: _JsonOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List audit entries (oldest first), filtered by user, case, action and time."""
     from tessera.audit.log import AuditLog

@@ -4,17 +4,17 @@ registered on the ``tessera audit`` sub-app."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tessera.audit.cli import _parse_time, audit_app
+from tessera.cli_options import JsonOption, WorkspaceArg
 
 
 @audit_app.command("flags")
 def flags_cmd(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)],
+    workspace: WorkspaceArg,
     since: Annotated[
         str | None, typer.Option(help="Only entries at or after this ISO time (UTC if no zone).")
     ] = None,
@@ -26,7 +26,7 @@ def flags_cmd(
     ] = 10,
     work_start: Annotated[int, typer.Option(min=0, max=23, help="Working day starts (hour).")] = 7,
     work_end: Annotated[int, typer.Option(min=1, max=24, help="Working day ends (hour).")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Flag unusual access: many unrelated people read in a short time, lookups outside
     working hours (local time of the workspace)."""

@@ -9,32 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from tessera.cli_options import JsonOption, PasswordStdinOption, WorkspaceArg, command_app
 
 if TYPE_CHECKING:
     from tessera.cases import Case
     from tessera.workspace import Workspace
 
-case_app = typer.Typer(
-    name="case",
-    help="Manage cases: legal basis, scope, expiry, approval, members.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+case_app = command_app("case", "Manage cases: legal basis, scope, expiry, approval, members.")
 
-_WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
 _RefArg = Annotated[str, typer.Argument(help="Case reference, e.g. OP-2024/017.")]
-_JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 _ByOption = Annotated[str, typer.Option("--by", help="The account acting (its password is asked).")]
-_StdinOption = Annotated[
-    bool,
-    typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
-]
 
 
 def _time(value: str | None, option: str) -> dt.datetime | None:
@@ -70,7 +58,7 @@ def _show(case: Case, as_json: bool) -> None:
 
 @case_app.command("open")
 def open_cmd(
-    workspace: _WorkspaceArg,
+    workspace: WorkspaceArg,
     ref: _RefArg,
     title: Annotated[str, typer.Option("--title", help="A short label (not a reason).")],
     legal_basis: Annotated[
@@ -95,8 +83,8 @@ def open_cmd(
     member: Annotated[
         list[str] | None, typer.Option("--member", "-m", help="Another member (repeat).")
     ] = None,
-    password_stdin: _StdinOption = False,
-    as_json: _JsonOption = False,
+    password_stdin: PasswordStdinOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Open a case (pending until another supervisor approves it)."""
     from tessera.cases import Scope, open_case
@@ -131,7 +119,10 @@ def open_cmd(
 
 @case_app.command("approve")
 def approve_cmd(
-    workspace: _WorkspaceArg, ref: _RefArg, by: _ByOption, password_stdin: _StdinOption = False
+    workspace: WorkspaceArg,
+    ref: _RefArg,
+    by: _ByOption,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
     """Approve a pending case (a supervisor other than its opener)."""
     from tessera.cases import approve_case
@@ -149,7 +140,10 @@ def approve_cmd(
 
 @case_app.command("close")
 def close_cmd(
-    workspace: _WorkspaceArg, ref: _RefArg, by: _ByOption, password_stdin: _StdinOption = False
+    workspace: WorkspaceArg,
+    ref: _RefArg,
+    by: _ByOption,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
     """Close a case (its opener or a supervisor)."""
     from tessera.cases import close_case
@@ -167,11 +161,11 @@ def close_cmd(
 
 @case_app.command("add-member")
 def add_member_cmd(
-    workspace: _WorkspaceArg,
+    workspace: WorkspaceArg,
     ref: _RefArg,
     user: Annotated[str, typer.Argument(help="The account to add.")],
     by: _ByOption,
-    password_stdin: _StdinOption = False,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
     """Add an account to a case (by its opener or a supervisor)."""
     from tessera.cases import add_member
@@ -189,11 +183,11 @@ def add_member_cmd(
 
 @case_app.command("list")
 def list_cmd(
-    workspace: _WorkspaceArg,
+    workspace: WorkspaceArg,
     user: Annotated[
         str | None, typer.Option("--user", "-u", help="Only cases of this account.")
     ] = None,
-    as_json: _JsonOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List cases (newest first)."""
     from rich.table import Table
@@ -231,7 +225,7 @@ def list_cmd(
 
 
 @case_app.command("show")
-def show_cmd(workspace: _WorkspaceArg, ref: _RefArg, as_json: _JsonOption = False) -> None:
+def show_cmd(workspace: WorkspaceArg, ref: _RefArg, as_json: JsonOption = False) -> None:
     """Show one case: legal basis, scope, status, members."""
     from tessera.cases import get_case
     from tessera.cli import _fail

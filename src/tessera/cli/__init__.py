@@ -10,24 +10,19 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from tessera.cli.access import BasisOption, CaseOption, UserOption, access_from
+from tessera.cli.access import BasisOption, CaseOption, UserOption, access_from, enforce
+from tessera.cli_options import WorkspaceArg, command_app
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from tessera.ingest.loader import BatchResult
 
-app = typer.Typer(
-    name="tessera",
-    help="Multi-source data fusion and pattern-of-life analysis over lawfully held data.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain help: rich_utils would import markdown-it (~0.4 s)
+app = command_app(
+    "tessera", "Multi-source data fusion and pattern-of-life analysis over lawfully held data."
 )
 
 DEMO_MARKER = "DEMO"  # `tessera demo` replaces only folders holding this file
-WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]
 TruthOption = Annotated[
     Path, typer.Option("--truth", "-t", help="The simulator's truth folder (OUT/truth), or OUT.")
 ]
@@ -508,13 +503,24 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic district.")] = 7,
     persons: Annotated[int, typer.Option(help="People in the synthetic district.")] = 1_000,
     days: Annotated[int, typer.Option(help="Days simulated.")] = 7,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Start the web service at the end (until Ctrl-C), with demo accounts.",
+        ),
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port of the web service.", min=1, max=65535)] = 8765,
 ) -> None:
-    """Simulate a district, load every feed, build, and score the result against the truth."""
+    """Simulate a district, load every feed, build, score the result against the truth,
+    write every dossier, and serve the web interface with demo accounts."""
     import shutil
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from tessera.audit import Access
+    from tessera.cli.demo_access import CREDENTIALS_FILE
+    from tessera.cli.demo_access import set_up as set_up_demo_access
     from tessera.cli.reads import write_all as write_dossiers
     from tessera.errors import TesseraError
     from tessera.evaluate import evaluate as run_evaluation
@@ -568,6 +574,7 @@ def demo(
             top = ws.engine.fetch_rows(
                 "SELECT person FROM dossier ORDER BY exposure DESC NULLS LAST, person LIMIT 1"
             )
+            made = set_up_demo_access(ws)
     except TesseraError as exc:
         _fail(exc)
     person = top[0][0] if top else "person:1"
@@ -582,6 +589,21 @@ def demo(
         f"  tessera audit list {workspace}\n"
         f"  tessera evaluate {workspace} --truth {data_dir}/truth"
     )
+    logins = "\n".join(
+        f"  {name:<16} {role:<11} password {password}"
+        for name, (role, password) in made.accounts.items()
+    )
+    console.print(
+        f"\nWeb interface accounts (also in {workspace / CREDENTIALS_FILE}), case "
+        f"{made.case} (approved, the whole district):\n{logins}",
+        soft_wrap=True,
+    )
+    if not serve:
+        console.print(f"Start the web interface with: tessera serve {workspace} --port {port}")
+        return
+    from tessera.service.cli import serve as serve_command
+
+    serve_command(workspace, port=port)
 
 
 @app.command()
@@ -718,6 +740,7 @@ def export(
     try:
         access = access_from(user, case, basis)
         with Workspace.open(workspace) as ws:
+            enforce(ws, access, "export", subject or None)
             result = audited(
                 ws,
                 access,
@@ -761,6 +784,7 @@ def path(
     try:
         access = access_from(user, case, basis)
         with Workspace.open(workspace) as ws:
+            enforce(ws, access, "read", [a, b])
             found = audited(
                 ws,
                 access,
@@ -811,6 +835,7 @@ def ego(
     try:
         access = access_from(user, case, basis)
         with Workspace.open(workspace) as ws:
+            enforce(ws, access, "read", [subject])
             found = audited(
                 ws,
                 access,

@@ -8,6 +8,7 @@ shown.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -15,8 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tessera.cli import WorkspaceArg, _console, _fail, app
-from tessera.cli.access import BasisOption, CaseOption, UserOption, access_from
+from tessera.cli import _console, _fail, app
+from tessera.cli.access import (
+    BasisOption,
+    CaseOption,
+    UserOption,
+    access_from,
+    enforce,
+    in_scope,
+)
+from tessera.cli_options import WorkspaceArg
 
 if TYPE_CHECKING:
     from tessera.audit import Access
@@ -98,11 +107,14 @@ def dossier(
             if every:
                 if out is None:
                     raise DossierError("--all needs --out FOLDER")
-                written = write_all(ws, access, out, fmt)
+                case_file = enforce(ws, access, "export")
+                everyone = [r[0] for r in ws.engine.fetch_rows("SELECT person FROM dossier")]
+                written = write_all(ws, access, out, fmt, in_scope(ws, case_file, everyone))
                 _console().print(f"{written:,} dossiers written to {out}/ (open {out}/index.html)")
                 return
             if person is None:
                 raise DossierError("name one PERSON (person:<n>), or give --all")
+            enforce(ws, access, "read", [person])
             d = store.read(ws, person, access)
             if rephrase_endpoint is not None:
                 from tessera.dossier.rephrase import rephrase
@@ -119,9 +131,12 @@ def dossier(
         _fail(exc)
 
 
-def write_all(ws: Any, access: Access, folder: Path, fmt: str = "html") -> int:
-    """Every dossier into ``folder`` (one file each, plus JSON when the format is not JSON,
-    and an ``index.html`` ranked by exposure); the whole export is one audit entry."""
+def write_all(
+    ws: Any, access: Access, folder: Path, fmt: str = "html", persons: set[str] | None = None
+) -> int:
+    """Every dossier (or those of ``persons``) into ``folder`` (one file each, plus JSON
+    when the format is not JSON, and an ``index.html`` ranked by exposure); the whole
+    export is one audit entry."""
     import html
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -130,13 +145,13 @@ def write_all(ws: Any, access: Access, folder: Path, fmt: str = "html") -> int:
 
     folder.mkdir(parents=True, exist_ok=True)
     backdrop = render.backdrop_points(ws.engine) if fmt != "json" else []
-    total = ws.engine.row_count("dossier")
+    total = ws.engine.row_count("dossier") if persons is None else len(persons)
     index: list[tuple[float, str, str, str]] = []
     with Progress(
         TextColumn("[bold]dossiers"), BarColumn(), MofNCompleteColumn(), console=_console()
     ) as bar:
         task = bar.add_task("dossiers", total=total)
-        for d in store.read_all(ws, access):
+        for d in store.read_all(ws, access, persons):
             stem = d["person"].replace(":", "_")
             render.write(d, folder / f"{stem}.{fmt}", fmt, backdrop)
             if fmt != "json":
@@ -208,6 +223,10 @@ def find(
             limit=limit,
         )
         with Workspace.open(workspace) as ws:
+            everyone = [r[0] for r in ws.engine.fetch_rows("SELECT person FROM dossier")]
+            visible = in_scope(ws, enforce(ws, access, "read"), everyone)
+            if visible is not None:  # a case's scope: only the people it covers
+                filters = dataclasses.replace(filters, persons=frozenset(visible))
             found = run_find(ws, filters, access)
     except TesseraError as exc:
         _fail(exc)
@@ -258,6 +277,7 @@ def exposure(
                 summary = population_summary(ws.engine)  # no person is read: not audited
             else:
                 access = access_from(user, case, basis)
+                case_file = enforce(ws, access, "read")
                 members = audited(
                     ws,
                     access,
@@ -266,6 +286,9 @@ def exposure(
                     lambda: most_exposed(ws.engine, organisation, limit),
                     len,
                 )
+                visible = in_scope(ws, case_file, [m["subject"] for m in members])
+                if visible is not None:  # a case's scope: only the people it covers
+                    members = [m for m in members if m["subject"] in visible]
     except TesseraError as exc:
         _fail(exc)
     console = _console()

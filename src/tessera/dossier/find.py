@@ -35,6 +35,8 @@ class Filters:
     until: dt.datetime | None = None
     exposure_above: float | None = None
     limit: int = 50
+    # only these people (a case's scope), before ranking and the limit
+    persons: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.visited is not None:
@@ -106,6 +108,9 @@ def search(ws: Workspace, f: Filters) -> list[dict[str, Any]]:
     if f.exposure_above is not None:
         where.append("d.exposure > ?")
         params.append(f.exposure_above)
+    if f.persons is not None:
+        where.append("list_contains(?, d.person)")
+        params.append(sorted(f.persons))
     if f.visited is not None:
         lat, lon, radius = f.visited
         dlat = radius / 111_320.0  # a bounding box first, then the exact distance
@@ -169,4 +174,6 @@ def find(ws: Workspace, f: Filters, access: Access) -> list[dict[str, Any]]:
 
 def _describe(f: Filters) -> str:
     data = {k: v for k, v in asdict(f).items() if v is not None}
+    if f.persons is not None:  # a case's scope: its size, not every name
+        data["persons"] = f"{len(f.persons)} in the case's scope"
     return json.dumps(data, default=str, sort_keys=True)

@@ -90,6 +90,9 @@ def quiet_splink() -> Iterator[None]:
 def bounded(model: dict[str, Any]) -> dict[str, Any]:
     """A copy of a Splink model with m and u of non-null levels kept off zero."""
     out: dict[str, Any] = json.loads(json.dumps(model))
+    # a random id of the Linker object, not of the model: without it the same training
+    # stores the same model (and model id) every time
+    out.pop("linker_uid", None)
     # a register with no duplicates estimates a prior of 0, which no weight can overcome
     prior = float(out.get("probability_two_random_records_match") or PRIOR_FLOOR)
     out["probability_two_random_records_match"] = min(max(prior, PRIOR_FLOOR), 0.5)
@@ -190,11 +193,20 @@ def _train(
             notes.append(f"prior left at its default: {str(exc).splitlines()[0]}")
         linker.training.estimate_u_using_random_sampling(max_pairs=spec.u_pairs, seed=1)
         for block in spec.training_blocks:
+            before = linker.misc.save_model_to_json()
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(rule(block))
             except EMTrainingException as exc:
                 # too few pairs under this block (a register with no duplicates)
                 notes.append(f"EM under {block!r} skipped: {str(exc).splitlines()[0]}")
+            except ValueError as exc:
+                # Splink refuses an m it estimated itself when it underflows (below 1e-300:
+                # a level almost no match reaches under this block), mid-iteration, leaving
+                # the model half updated: the block's session is undone
+                if "below the minimum allowed value" not in str(exc):
+                    raise
+                linker = Linker(api.register(table), bounded(before), log_level=None)
+                notes.append(f"EM under {block!r} undone: {str(exc).splitlines()[0]}")
         settings = bounded(linker.misc.save_model_to_json())
         if spec.prior_from_pairs:
             start = float(settings["probability_two_random_records_match"])
