@@ -74,9 +74,9 @@ def _cache(ws: Workspace) -> _Cache:
 
 
 def _epoch(ws: Workspace) -> int:
-    from tessera.audit.log import HEAD_NAME, head_epoch
+    from tessera.audit.log import head_epoch, head_path
 
-    return head_epoch(Path(ws.path) / HEAD_NAME)
+    return head_epoch(head_path(ws.path))
 
 
 def bump(ws: Workspace) -> None:

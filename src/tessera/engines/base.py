@@ -50,6 +50,9 @@ class Engine(ABC):
 
     name: str
     dialect: str
+    # True when one thread only ever uses this engine (the service's per-thread cursors):
+    # code that serialises reads on a shared connection may skip its lock for it
+    thread_confined: bool = False
 
     # -- the port -------------------------------------------------------------
     @abstractmethod

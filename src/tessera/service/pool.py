@@ -45,7 +45,10 @@ class CallTimeout(ServiceError):
 
 class CursorEngine(DuckDBEngine):
     """A :class:`DuckDBEngine` over a cursor of another engine's connection: the same
-    database, a separate connection (own transactions, own running statement)."""
+    database, a separate connection (own transactions, own running statement), used by
+    its pool thread only."""
+
+    thread_confined = True
 
     def __init__(self, parent: DuckDBEngine) -> None:
         self.path = parent.path
@@ -99,15 +102,28 @@ class EnginePool:
         loop = asyncio.get_running_loop()
         box: list[CursorEngine] = []
         future = loop.run_in_executor(self._executor, functools.partial(self._call, fn, args, box))
+        # the time limit as one timer that cancels the wait (not the thread: a running
+        # call goes on until the interrupt stops it), cheaper than wait_for + shield
+        expired: list[bool] = []
+
+        def expire() -> None:
+            expired.append(True)
+            future.cancel()
+
+        timer = loop.call_later(self.timeout_s, expire)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
-        except TimeoutError:
+            return await future
+        except asyncio.CancelledError:
+            if not expired:
+                raise
             for engine in box:
                 engine.interrupt()
             raise CallTimeout(
                 f"the request took longer than {self.timeout_s:g} s and was stopped; "
                 "narrow it (fewer rows, a smaller area or window)"
             ) from None
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         """Stop the threads (waiting for running calls) and close their cursors."""
