@@ -18,6 +18,40 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def toy_mappings(folder: Path) -> tuple[Path, Path]:
+    """Two small mappings written to ``folder``: ``ev.yaml`` (operator ``op``'s device
+    events, columns n, t, c) and ``sub.yaml`` (subscriptions of source ``subs``, columns
+    n, name)."""
+    import yaml
+
+    events = folder / "ev.yaml"
+    events.write_text(
+        yaml.safe_dump(
+            {
+                "source": "op",
+                "kind": "device_event",
+                "properties": {
+                    "msisdn": "n",
+                    "time": "t",
+                    "sensor_id": "c",
+                    "event_type": {"constant": "location_update"},
+                },
+            }
+        )
+    )
+    subs = folder / "sub.yaml"
+    subs.write_text(
+        yaml.safe_dump(
+            {
+                "source": "subs",
+                "kind": "registry.subscription",
+                "properties": {"msisdn": "n", "subscriber_name": "name"},
+            }
+        )
+    )
+    return events, subs
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Iterator[Workspace]:
     """A fresh, open workspace."""

@@ -26,9 +26,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-import yaml
 
 import tessera.stages as stages
+from conftest import toy_mappings
 from tessera.dossier.store import decode
 from tessera.engines import Engine
 from tessera.engines.duckdb.engine import DuckDBEngine
@@ -61,31 +61,7 @@ def _write_events(folder: Path, name: str, times: list[str]) -> Path:
 
 
 def _mappings(folder: Path) -> tuple[Path, Path]:
-    events = folder / "ev.yaml"
-    events.write_text(
-        yaml.safe_dump(
-            {
-                "source": "op",
-                "kind": "device_event",
-                "properties": {
-                    "msisdn": "n",
-                    "time": "t",
-                    "sensor_id": "c",
-                    "event_type": {"constant": "location_update"},
-                },
-            }
-        )
-    )
-    subs = folder / "sub.yaml"
-    subs.write_text(
-        yaml.safe_dump(
-            {
-                "source": "subs",
-                "kind": "registry.subscription",
-                "properties": {"msisdn": "n", "subscriber_name": "name"},
-            }
-        )
-    )
+    events, subs = toy_mappings(folder)
     (folder / "sub.csv").write_text("n,name\n+4915112345678,Anna Weber\n+4915112345679,Ben\n")
     return events, subs
 

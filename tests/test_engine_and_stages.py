@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from conftest import toy_mappings
 from tessera.engines import CAPABILITIES, Engine, open_engine
 from tessera.errors import EngineError, StageError, UnsupportedOperation
 from tessera.stages import Stage, plan, run_stages
@@ -93,33 +94,9 @@ def test_identifiers_stage_known_answer(ws: Workspace, tmp_path: Path) -> None:
         "n,t,c\n+4915112345678,2026-03-01T08:00:00Z,S1\n+4915112345678,2026-03-01T09:00:00Z,S2\n"
     )
     (tmp_path / "sub.csv").write_text("n,name\n+4915112345678,Anna Weber\n")
-    import yaml
-
-    (tmp_path / "ev.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "source": "op",
-                "kind": "device_event",
-                "properties": {
-                    "msisdn": "n",
-                    "time": "t",
-                    "sensor_id": "c",
-                    "event_type": {"constant": "location_update"},
-                },
-            }
-        )
-    )
-    (tmp_path / "sub.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "source": "subs",
-                "kind": "registry.subscription",
-                "properties": {"msisdn": "n", "subscriber_name": "name"},
-            }
-        )
-    )
-    ws.ingest(tmp_path / "ev.yaml", [tmp_path / "ev.csv"])
-    ws.ingest(tmp_path / "sub.yaml", [tmp_path / "sub.csv"])
+    events, subs = toy_mappings(tmp_path)
+    ws.ingest(events, [tmp_path / "ev.csv"])
+    ws.ingest(subs, [tmp_path / "sub.csv"])
     ws.build()
     rows = ws.engine.fetch_rows(
         "SELECT n_rows, n_fields, sources, first_seen, last_seen FROM identifier "
