@@ -54,7 +54,9 @@ def _entity_person(ws: Workspace, truth: Truth) -> None:
         )
 
 
-def _device_person(ws: Workspace, truth: Truth) -> dict[str, float]:
+def device_person_metrics(ws: Workspace, truth: Truth) -> dict[str, float]:
+    """``linking.device_person.*`` (see the module docstring); also used by the
+    matchability curve, once per number of days."""
     devices = truth.read("devices.parquet", ["person_id", "imsi"])
     _entity_person(ws, truth)
     with arrow_view(ws, "_eval_devices", devices):
@@ -116,7 +118,7 @@ PROVIDERS = (
         name="linking.device_person",
         prefix="linking",
         description="Devices attributed to the right person.",
-        compute=_device_person,
+        compute=device_person_metrics,
         tables=(DEVICES, DEVICE_PERSON, "resolution_record"),
         truth_files=("devices.parquet", "records.parquet"),
     ),

@@ -115,7 +115,7 @@ def matchability(
     workspace itself is not changed: each horizon runs on a temporary copy."""
     import time
 
-    from tessera.evaluate.linking import _device_person
+    from tessera.evaluate.linking import device_person_metrics
     from tessera.link import STAGES
     from tessera.workspace import Workspace
 
@@ -141,7 +141,7 @@ def matchability(
                     with ws.engine.transaction():
                         stage.run(ws.engine)
                 people, behavioural = _behavioural(ws, truth)
-                linked = _device_person(ws, truth)
+                linked = device_person_metrics(ws, truth)
             shutil.rmtree(copy)
             out.append(
                 Point(
