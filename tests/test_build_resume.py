@@ -596,3 +596,39 @@ def test_every_stage_declares_the_tables_it_reads(
         extra = (read[st.name] & persistent) - allowed
         assert not extra, f"stage {st.name!r} reads {sorted(extra)} without declaring them"
     assert {"resolution_model", "resolution_judgement"} <= read["resolution"]
+
+
+BUILD_AND_LIST_MODULES = """
+import sys
+from pathlib import Path
+from tessera.workspace import Workspace
+folder = Path(sys.argv[1])
+with Workspace.init(folder / "ws") as ws:
+    ws.ingest(folder / "ev.yaml", [folder / "ev.csv"])
+    ws.ingest(folder / "sub.yaml", [folder / "sub.csv"])
+    results = ws.build()
+print(len(results))
+print("\\n".join(sorted(m for m in sys.modules if m.startswith("tessera"))))
+"""
+
+
+def test_a_build_imports_nothing_the_code_version_leaves_out(tmp_path: Path) -> None:
+    """The code version skips the parts of the package no stage runs
+    (stages.NOT_STAGE_CODE): a whole build, in a fresh process, must import none of
+    them, or an edit there could change results without rerunning anything."""
+    _write_events(tmp_path, "ev.csv", ["2026-03-01T08:00:00Z", "2026-03-01T09:00:00Z"])
+    _mappings(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run(
+        [sys.executable, "-c", BUILD_AND_LIST_MODULES, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.split("\n")
+    assert int(out[0]) == len(registered_stages())
+    loaded = {m for m in out[1:] if m}
+    assert "tessera.dossier.store" in loaded  # the build really ran the stages
+    left_out = {f"tessera.{p.removesuffix('.py')}" for p in stages.NOT_STAGE_CODE}
+    imported = {m for m in loaded if any(m == p or m.startswith(p + ".") for p in left_out)}
+    assert imported == set()
