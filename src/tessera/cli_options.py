@@ -7,10 +7,16 @@ itself can all use it without an import cycle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from tessera.workspace import Workspace
+
+T = TypeVar("T")
 
 
 def command_app(name: str, help: str) -> typer.Typer:
@@ -24,6 +30,20 @@ def command_app(name: str, help: str) -> typer.Typer:
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
     )
+
+
+def in_workspace(path: Path, action: Callable[[Workspace], T]) -> T:
+    """``action`` run on the workspace at ``path``, opened for it; a Tessera error ends
+    the command with its message (exit code 1)."""
+    from tessera.cli import _fail
+    from tessera.errors import TesseraError
+    from tessera.workspace import Workspace
+
+    try:
+        with Workspace.open(path) as ws:
+            return action(ws)
+    except TesseraError as exc:
+        _fail(exc)
 
 
 WorkspaceArg = Annotated[Path, typer.Argument(help="Workspace folder.", show_default=False)]

@@ -17,7 +17,13 @@ from typing import Annotated
 
 import typer
 
-from tessera.cli_options import JsonOption, PasswordStdinOption, WorkspaceArg, command_app
+from tessera.cli_options import (
+    JsonOption,
+    PasswordStdinOption,
+    WorkspaceArg,
+    command_app,
+    in_workspace,
+)
 
 user_app = command_app("user", "Manage accounts (roles, passwords, API tokens).")
 
@@ -144,15 +150,9 @@ def role_cmd(
 ) -> None:
     """Change an account's role."""
     from tessera.accounts import set_role
-    from tessera.cli import _console, _fail
-    from tessera.errors import TesseraError
-    from tessera.workspace import Workspace
+    from tessera.cli import _console
 
-    try:
-        with Workspace.open(workspace) as ws:
-            user = set_role(ws, name, role, by=by or local_operator())
-    except TesseraError as exc:
-        _fail(exc)
+    user = in_workspace(workspace, lambda ws: set_role(ws, name, role, by=by or local_operator()))
     _console().print(f"{user.name} is now {user.role}")
 
 
@@ -160,15 +160,9 @@ def role_cmd(
 def disable_cmd(workspace: WorkspaceArg, name: _NameArg, by: _ByOption = None) -> None:
     """Disable an account (its tokens are revoked and its sessions closed)."""
     from tessera.accounts import disable_user
-    from tessera.cli import _console, _fail
-    from tessera.errors import TesseraError
-    from tessera.workspace import Workspace
+    from tessera.cli import _console
 
-    try:
-        with Workspace.open(workspace) as ws:
-            disable_user(ws, name, by=by or local_operator())
-    except TesseraError as exc:
-        _fail(exc)
+    in_workspace(workspace, lambda ws: disable_user(ws, name, by=by or local_operator()))
     _console().print(f"{name} disabled")
 
 

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from tessera.accounts.cache import bump, cached
 from tessera.audit.access import USER_PATTERN, Access, LegalBasis
-from tessera.audit.log import _LOCK, record
+from tessera.audit.log import _LOCK, ACTIONS, record
 from tessera.errors import AccountError, AuthError, PermissionDenied
 
 if TYPE_CHECKING:
@@ -74,16 +74,9 @@ TOKEN_PREFIX = "tsr_"
 LOCAL_PREFIX = "local."  # actors that are local operators, not accounts
 SYSTEM_CASE = "SYSTEM"  # the case reference of administrative audit entries
 SYSTEM_BASIS = LegalBasis.STATUTORY_POWER
-AUDIT_ACTIONS: tuple[str, ...] = (
-    "user.add",
-    "user.password",
-    "user.role",
-    "user.disable",
-    "token.issue",
-    "token.revoke",
-    "session.open",
-    "session.close",
-    "login.refused",
+# the audit actions of account changes (declared with the others in tessera.audit.log)
+AUDIT_ACTIONS: tuple[str, ...] = tuple(
+    a for a in ACTIONS if a.split(".")[0] in ("user", "token", "session", "login")
 )
 
 _TOKEN_RE = re.compile(r"tsr_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})")

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tessera.cli_options import JsonOption, PasswordStdinOption, WorkspaceArg, command_app
+from tessera.cli_options import (
+    JsonOption,
+    PasswordStdinOption,
+    WorkspaceArg,
+    command_app,
+    in_workspace,
+)
 
 if TYPE_CHECKING:
     from tessera.cases import Case
@@ -126,15 +132,11 @@ def approve_cmd(
 ) -> None:
     """Approve a pending case (a supervisor other than its opener)."""
     from tessera.cases import approve_case
-    from tessera.cli import _console, _fail
-    from tessera.errors import TesseraError
-    from tessera.workspace import Workspace
+    from tessera.cli import _console
 
-    try:
-        with Workspace.open(workspace) as ws:
-            case = approve_case(ws, ref, by=_login(ws, by, password_stdin))
-    except TesseraError as exc:
-        _fail(exc)
+    case = in_workspace(
+        workspace, lambda ws: approve_case(ws, ref, by=_login(ws, by, password_stdin))
+    )
     _console().print(f"case {case.ref} is {case.status} until {case.expires_at.isoformat()}")
 
 
@@ -147,15 +149,9 @@ def close_cmd(
 ) -> None:
     """Close a case (its opener or a supervisor)."""
     from tessera.cases import close_case
-    from tessera.cli import _console, _fail
-    from tessera.errors import TesseraError
-    from tessera.workspace import Workspace
+    from tessera.cli import _console
 
-    try:
-        with Workspace.open(workspace) as ws:
-            close_case(ws, ref, by=_login(ws, by, password_stdin))
-    except TesseraError as exc:
-        _fail(exc)
+    in_workspace(workspace, lambda ws: close_case(ws, ref, by=_login(ws, by, password_stdin)))
     _console().print(f"case {ref} closed")
 
 
@@ -169,15 +165,9 @@ def add_member_cmd(
 ) -> None:
     """Add an account to a case (by its opener or a supervisor)."""
     from tessera.cases import add_member
-    from tessera.cli import _console, _fail
-    from tessera.errors import TesseraError
-    from tessera.workspace import Workspace
+    from tessera.cli import _console
 
-    try:
-        with Workspace.open(workspace) as ws:
-            add_member(ws, ref, user, by=_login(ws, by, password_stdin))
-    except TesseraError as exc:
-        _fail(exc)
+    in_workspace(workspace, lambda ws: add_member(ws, ref, user, by=_login(ws, by, password_stdin)))
     _console().print(f"{user} added to case {ref}")
 
 

@@ -54,7 +54,7 @@ from tessera.accounts.store import (
     has,
 )
 from tessera.audit.access import CASE_PATTERN, USER_PATTERN, Access, LegalBasis
-from tessera.audit.log import _LOCK, record
+from tessera.audit.log import _LOCK, ACTIONS, record
 from tessera.errors import AccessError, CaseError, PermissionDenied
 
 if TYPE_CHECKING:
@@ -65,14 +65,8 @@ TITLE_MAX = 80
 MAX_CASE_DAYS = 366  # a case expires at most this long after it is opened
 MAX_RADIUS_M = 50_000.0
 MAX_SUBJECTS = 1_000
-AUDIT_ACTIONS: tuple[str, ...] = (
-    "case.open",
-    "case.approve",
-    "case.close",
-    "case.member",
-    "case.refused",
-    "case.out_of_scope",
-)
+# the audit actions of cases (declared with the others in tessera.audit.log)
+AUDIT_ACTIONS: tuple[str, ...] = tuple(a for a in ACTIONS if a.startswith("case."))
 
 
 @dataclass(frozen=True, slots=True)

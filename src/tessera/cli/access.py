@@ -3,7 +3,7 @@ on which legal basis (options, or the TESSERA_* environment variables)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -96,10 +96,13 @@ def enforce(
     return grant.case
 
 
-def in_scope(ws: Workspace, case: Case | None, persons: Iterable[str]) -> set[str] | None:
-    """The persons of a list a case may see (None: no case control, all of them)."""
+def in_scope(
+    ws: Workspace, case: Case | None, persons: Callable[[], Iterable[str]]
+) -> set[str] | None:
+    """The persons of a list a case may see (None: no case control, all of them); the
+    list is only made when there is a case."""
     if case is None:
         return None
     from tessera.cases import filter_in_scope
 
-    return filter_in_scope(ws, case, persons)
+    return filter_in_scope(ws, case, persons())

@@ -108,8 +108,8 @@ def dossier(
                 if out is None:
                     raise DossierError("--all needs --out FOLDER")
                 case_file = enforce(ws, access, "export")
-                everyone = [r[0] for r in ws.engine.fetch_rows("SELECT person FROM dossier")]
-                written = write_all(ws, access, out, fmt, in_scope(ws, case_file, everyone))
+                visible = in_scope(ws, case_file, lambda: _everyone(ws))
+                written = write_all(ws, access, out, fmt, visible)
                 _console().print(f"{written:,} dossiers written to {out}/ (open {out}/index.html)")
                 return
             if person is None:
@@ -129,6 +129,11 @@ def dossier(
             _console().print(f"wrote {out}")
     except TesseraError as exc:
         _fail(exc)
+
+
+def _everyone(ws: Any) -> list[str]:
+    """Every person with a dossier."""
+    return [r[0] for r in ws.engine.fetch_rows("SELECT person FROM dossier")]
 
 
 def write_all(
@@ -223,8 +228,7 @@ def find(
             limit=limit,
         )
         with Workspace.open(workspace) as ws:
-            everyone = [r[0] for r in ws.engine.fetch_rows("SELECT person FROM dossier")]
-            visible = in_scope(ws, enforce(ws, access, "read"), everyone)
+            visible = in_scope(ws, enforce(ws, access, "read"), lambda: _everyone(ws))
             if visible is not None:  # a case's scope: only the people it covers
                 filters = dataclasses.replace(filters, persons=frozenset(visible))
             found = run_find(ws, filters, access)
@@ -286,7 +290,7 @@ def exposure(
                     lambda: most_exposed(ws.engine, organisation, limit),
                     len,
                 )
-                visible = in_scope(ws, case_file, [m["subject"] for m in members])
+                visible = in_scope(ws, case_file, lambda: [m["subject"] for m in members])
                 if visible is not None:  # a case's scope: only the people it covers
                     members = [m for m in members if m["subject"] in visible]
     except TesseraError as exc:
