@@ -205,12 +205,12 @@ def test_tables_have_the_declared_columns(worker: Workspace) -> None:
 
 
 def test_compiled_hour_slots_match_the_sql_definition(ws: Workspace) -> None:
-    """The compiled pass (``_slots``) gives the seconds per (subject, local hour, place),
-    the hourly sequence and the observed days that ``prepare_slices`` and the SQL of the
-    sequence define: places A, B, A within one hour (A's seconds summed: 20 + 15
-    minutes against B's 25, so A is the hour's main place), an exact tie (30 minutes
-    each: the smaller place id wins), a stay over midnight, and stays given out of
-    order in the table."""
+    """The compiled pass (``_slots``) gives the weekly seconds and shares per (subject,
+    place, weekday-hour), the hourly sequence and the observed days that
+    ``prepare_slices`` and the SQL of the sequence and of the weekly sums define:
+    places A, B, A within one hour (A's seconds summed: 20 + 15 minutes against B's
+    25, so A is the hour's main place), an exact tie (30 minutes each: the smaller
+    place id wins), a stay over midnight, and stays given out of order in the table."""
     from tessera.life.routine import CODES, SLOT_PLACE, _slots, prepare_codes, prepare_slices
 
     day = dt.date(2026, 3, 4)
@@ -242,11 +242,22 @@ def test_compiled_hour_slots_match_the_sql_definition(ws: Workspace) -> None:
                 "JOIN _life_calendar l USING (e) GROUP BY s.code"
             )
         )
-        seq_code, seq_place = _slots(e, temp, "Europe/Berlin")
-        got_slots = sorted(e.fetch_rows("SELECT code, e, place_id, seconds FROM _life_slot"))
+        want_weekly = e.fetch_rows(
+            "SELECT code, place_id, dow, hour, sum(seconds), sum(seconds) / "
+            "sum(sum(seconds)) OVER (PARTITION BY code, dow, hour) "
+            f"FROM {SLOT_PLACE} GROUP BY code, place_id, dow, hour "
+            "ORDER BY code, place_id, dow, hour"
+        )
+        seq_code, seq_place, weekly = _slots(e, temp, "Europe/Berlin")
         got_days = sorted(e.fetch_rows("SELECT code, days FROM _life_days"))
         codes = dict(e.fetch_rows(f"SELECT subject, code FROM {CODES}"))
-    assert got_slots == want_slots
+    got_weekly = [tuple(r.values()) for r in weekly.to_pylist()]
+    assert [r[:4] for r in got_weekly] == [r[:4] for r in want_weekly]
+    assert [r[4:] for r in got_weekly] == [pytest.approx(r[4:]) for r in want_weekly]
+    # one day: each (code, dow, hour) is one hour, so the weekly sums are the slots
+    assert [(c, p, s) for c, p, _, _, s, _ in got_weekly] == [
+        (c, p, pytest.approx(s)) for c, _, p, s in sorted(want_slots, key=lambda r: r[::2])
+    ]
     assert list(zip(seq_code.tolist(), seq_place.tolist(), strict=True)) == want_seq
     assert got_days == want_days == [(codes["x"], 2), (codes["y"], 1)]
     x_seq = [p for c, p in want_seq if c == codes["x"]]

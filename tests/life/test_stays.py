@@ -302,3 +302,91 @@ def test_place_sector_support_counts_distinct_buckets() -> None:
     out = kernels.support(subj, bucket, place, sec, 8)
     got = list(zip(*(a.tolist() for a in out), strict=True))
     assert got == [(0, 0, 5, 3), (0, 0, 7, 1), (0, 1, 5, 1), (1, 0, 5, 1)]
+
+
+def test_compiled_order_matches_a_lexicographic_sort() -> None:
+    """``kernels.order`` puts rows in (code, t, obs) order as ``ORDER BY`` would: codes
+    shuffled, times with repeats (ties broken by obs) and NaN (last within a code),
+    codes already in time order left as they are, and codes with no rows."""
+    import numpy as np
+
+    from tessera.life import kernels
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    code = rng.integers(10, 60, n)
+    code[code == 33] = 34  # a code without rows
+    t = rng.integers(0, 400, n).astype(np.float64)  # many repeated times
+    t[rng.random(n) < 0.02] = np.nan
+    obs = rng.permutation(n).astype(np.int64)
+    # the rows of code 20 arrive in time order already
+    mine = np.flatnonzero(code == 20)
+    t[mine] = np.arange(len(mine), dtype=np.float64)
+    perm = kernels.order(code, t, obs, 10, 59)
+    nan_last = np.where(np.isnan(t), np.inf, t)
+    want = np.lexsort((obs, nan_last, code))
+    assert perm.tolist() == want.tolist()
+    # a code range with nothing in it
+    assert kernels.order(code[:0], t[:0], obs[:0], 0, 5).tolist() == []
+
+
+def test_compiled_building_posterior_matches_its_sql(linked: tuple[Path, Path]) -> None:
+    """The compiled posterior (``places._posterior``) gives what ``posterior_sql``
+    defines for every place of the district: the same mean position and radius, and
+    the same most likely building wherever the SQL's choice is not an exact tie."""
+    from tessera.life.coverage import COVERAGE
+    from tessera.life.places import EPS, EVIDENCE_N, _posterior, posterior_sql
+
+    _, path = linked
+    with Workspace.open(path, read_only=True) as ws:
+        e = ws.engine
+        with e.temp_tables() as temp:
+            temp(
+                "_life_sector_code",
+                "SELECT sensor_id, CAST(row_number() OVER (ORDER BY sensor_id) - 1 AS INTEGER)"
+                f" AS sec FROM (SELECT DISTINCT sensor_id FROM {COVERAGE})",
+            )
+            # the home and work places, each a histogram of the sectors that saw its stays
+            temp(
+                "_t_hist",
+                "SELECT place_id, e.sensor_id, count(*) AS n "
+                "FROM (SELECT DISTINCT place_id FROM life_home_work) h "
+                "JOIN (SELECT place_id, unnest(obs_ids) AS obs_id FROM life_stay) s "
+                "USING (place_id) JOIN obs_device_event e USING (obs_id) "
+                "WHERE e.sensor_id IN (SELECT sensor_id FROM _life_sector_code) "
+                "GROUP BY ALL",
+            )
+            temp(
+                "_t_hist_sec",
+                "SELECT place_id, sec, n FROM _t_hist JOIN _life_sector_code USING (sensor_id)",
+            )
+            where = _posterior(e, temp)
+            for residential in (False, True):
+                where("_t_got", "_t_hist_sec", residential)
+                want = {r[0]: r[1:] for r in e.fetch_rows(posterior_sql("_t_hist", residential))}
+                got = {r[0]: r[1:] for r in e.fetch_rows("SELECT * FROM _t_got")}
+                assert len(want) > 300 and got.keys() == want.keys()
+                # ties: buildings whose score equals the best's
+                tied = {
+                    r[0]
+                    for r in e.fetch_rows(
+                        f"""
+WITH f AS (SELECT place_id, sensor_id, n / sum(n) OVER (PARTITION BY place_id) AS f
+           FROM _t_hist),
+sc AS (SELECT f.place_id, c.building,
+              {EVIDENCE_N} * sum(f.f * greatest(0, ln(c.p) - ln({EPS}))) AS score
+       FROM f JOIN {COVERAGE} c USING (sensor_id)
+       JOIN (SELECT record_id AS building, any_value(use) AS use FROM reg_address
+             GROUP BY ALL) a USING (building)
+       WHERE a.use = 'residential' OR NOT {residential} GROUP BY ALL)
+SELECT place_id FROM sc GROUP BY place_id
+HAVING count(*) FILTER (WHERE score >= (SELECT max(score) FROM sc s2
+                                        WHERE s2.place_id = sc.place_id) - 1e-9) > 1
+"""
+                    )
+                }
+                for place, (lat, lon, radius, building, kind) in want.items():
+                    g = got[place]
+                    assert g[:3] == pytest.approx((lat, lon, radius), rel=1e-9, abs=1e-6)
+                    if place not in tied:
+                        assert g[3:] == (building, kind), place

@@ -22,12 +22,13 @@ read in the workspace's local zone (:func:`tessera.life.settings.local_timezone`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tessera.life import tables
 from tessera.life.coverage import COVERAGE
 from tessera.life.settings import local_timezone
-from tessera.life.stays import PLACE_GPS, PLACE_SECTORS
+from tessera.life.stays import PLACE_GPS, PLACE_SECTORS, SECTOR_CODES
 from tessera.link.keys import haversine_sql
 
 if TYPE_CHECKING:
@@ -42,16 +43,17 @@ WORK_MIN_DAYS = 2
 WORK_APART_M = 250.0
 
 
-def posterior_sql(hist: str, residential_only: bool = False) -> str:
+def posterior_sql(hist: str, residential_only: bool = False, coverage: str = COVERAGE) -> str:
     """``(place_id, lat, lon, radius_m, building, kind)`` from a ``(place_id, sensor_id,
-    n)`` histogram: the posterior over the buildings in reach of the place's sectors."""
+    n)`` histogram: the posterior over the buildings in reach of the place's sectors
+    (``coverage``: a table laid out as :data:`~tessera.life.coverage.COVERAGE`)."""
     where = "WHERE a.use = 'residential'" if residential_only else ""
     dist = haversine_sql("m.lat", "m.lon", "w.lat", "w.lon")
     return f"""
 WITH f AS (SELECT place_id, sensor_id, n / sum(n) OVER (PARTITION BY place_id) AS f FROM {hist}),
 sc AS (SELECT f.place_id, c.building, any_value(c.lat) AS lat, any_value(c.lon) AS lon,
               {EVIDENCE_N} * sum(f.f * greatest(0, ln(c.p) - ln({EPS}))) AS score
-       FROM f JOIN {COVERAGE} c USING (sensor_id) GROUP BY f.place_id, c.building),
+       FROM f JOIN {coverage} c USING (sensor_id) GROUP BY f.place_id, c.building),
 ka AS (SELECT record_id AS building, any_value(use) AS use FROM reg_address GROUP BY record_id),
 k AS (SELECT sc.*, a.use FROM sc JOIN ka a USING (building) {where}),
 w AS (SELECT *, exp(score - max(score) OVER (PARTITION BY place_id)) AS w FROM k),
@@ -63,6 +65,101 @@ SELECT m.place_id, m.lat, m.lon, sqrt(sum(w.w * pow({dist}, 2)) / sum(w.w)) AS r
 FROM m JOIN w USING (place_id)
 GROUP BY m.place_id, m.lat, m.lon, m.building, m.kind
 """
+
+
+def _posterior(engine: Engine, temp: TempFn) -> Callable[[str, str, bool], None]:
+    """A function ``where(name, hist, residential_only)`` that makes the temporary
+    table ``name`` :func:`posterior_sql` defines for the ``(place_id, sec, n)``
+    histogram ``hist`` (``sec`` the sector numbers of
+    :data:`~tessera.life.stays.SECTOR_CODES`) by a compiled pass
+    (:func:`tessera.life.kernels.posterior`), instead of a join of every place's
+    sectors with every building they reach: each place's sector shares are spread over
+    the coverage rows of its sectors (buildings numbered in ``record_id`` order, the
+    floored log-likelihood terms computed in SQL as in :func:`posterior_sql`), then
+    come the weights, the mean, the most likely building (the smaller ``record_id`` on
+    an exact tie, which the SQL leaves to the engine) and the root mean square
+    distance. The buildings and the coverage are read once, here."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from tessera.life import kernels
+
+    temp(
+        "_life_building",
+        f"""
+WITH ka AS (SELECT record_id AS building, any_value(use) AS use FROM reg_address
+            GROUP BY record_id),
+cb AS (SELECT building, any_value(lat) AS lat, any_value(lon) AS lon FROM {COVERAGE}
+       GROUP BY building)
+SELECT CAST(row_number() OVER (ORDER BY building) - 1 AS INTEGER) AS bi, cb.building,
+       cb.lat, cb.lon, ka.use
+FROM cb JOIN ka USING (building)
+""",
+    )
+    bld = engine.fetch_arrow("SELECT building, lat, lon, use FROM _life_building ORDER BY bi")
+    [(n_sec,)] = engine.fetch_rows(f"SELECT count(*) FROM {SECTOR_CODES}")
+    cov = engine.fetch_arrow(
+        f"SELECT sc.sec, b.bi, greatest(0, ln(c.p) - ln({EPS})) AS term "
+        f"FROM {COVERAGE} c JOIN _life_building b USING (building) "
+        f"JOIN {SECTOR_CODES} sc USING (sensor_id) ORDER BY sc.sec, b.bi"
+    )
+    c_sec = cov.column("sec").to_numpy()
+    c_start = np.searchsorted(c_sec, np.arange(int(n_sec) + 1), side="left")
+    c_bld = cov.column("bi").to_numpy()
+    c_term = cov.column("term").to_numpy()
+    b_lat = bld.column("lat").to_numpy(zero_copy_only=False)
+    b_lon = bld.column("lon").to_numpy(zero_copy_only=False)
+    ok = {
+        False: np.ones(bld.num_rows, dtype=np.bool_),
+        True: pc.fill_null(pc.equal(bld.column("use"), "residential"), False).to_numpy(),
+    }
+    schema = pa.schema(
+        [
+            ("place_id", pa.int64()),
+            ("lat", pa.float64()),
+            ("lon", pa.float64()),
+            ("radius_m", pa.float64()),
+            ("building", pa.string()),
+            ("kind", pa.string()),
+        ]
+    )
+
+    def where(name: str, hist: str, residential_only: bool) -> None:
+        h = engine.fetch_arrow(f"SELECT place_id, sec, n FROM {hist} ORDER BY place_id, sec")
+        place = h.column("place_id").to_numpy()
+        new = np.flatnonzero(np.r_[len(place) > 0, place[1:] != place[:-1]])
+        lat, lon, radius, best = kernels.posterior(
+            np.r_[new, len(place)],
+            h.column("sec").to_numpy(),
+            h.column("n").to_numpy(),
+            c_start,
+            c_bld,
+            c_term,
+            b_lat,
+            b_lon,
+            ok[residential_only],
+            EVIDENCE_N,
+        )
+        found = best >= 0
+        at = pa.array(best[found], pa.int64())
+        engine.create_temp_table(name, schema)
+        engine.append_arrow(
+            name,
+            pa.table(
+                {
+                    "place_id": pa.array(place[new][found], pa.int64()),
+                    "lat": lat[found],
+                    "lon": lon[found],
+                    "radius_m": radius[found],
+                    "building": bld.column("building").take(at),
+                    "kind": bld.column("use").take(at),
+                },
+                schema=schema,
+            ),
+        )
+
+    return where
 
 
 def _day_parts_sql(zone: str) -> str:
@@ -88,7 +185,8 @@ def locate(engine: Engine, temp: TempFn) -> dict[str, int]:
     """Write :data:`tables.PLACE` and :data:`tables.HOME_WORK` from the stays and the
     temporary tables :func:`tessera.life.stays.detect` left."""
     zone = local_timezone(engine)
-    temp("_life_where", posterior_sql(PLACE_SECTORS))
+    where = _posterior(engine, temp)
+    where("_life_where", PLACE_SECTORS, False)
     temp("_life_parts", _day_parts_sql(zone))
     n_place = engine.materialise(
         tables.PLACE,
@@ -127,10 +225,9 @@ FROM n JOIN o USING (subject) WHERE n.nights > 0 GROUP BY n.subject, n.subject_k
     )
     temp(
         "_life_home_hist",
-        f"SELECT h.place_id, s.sensor_id, s.n FROM _life_home h "
-        f"JOIN {PLACE_SECTORS} s USING (place_id)",
+        f"SELECT h.place_id, s.sec, s.n FROM _life_home h JOIN {PLACE_SECTORS} s USING (place_id)",
     )
-    temp("_life_home_where", posterior_sql("_life_home_hist", residential_only=True))
+    where("_life_home_where", "_life_home_hist", True)
     apart = haversine_sql("hp.lat", "hp.lon", "p.lat", "p.lon")
     n_hw = engine.materialise(
         tables.HOME_WORK,

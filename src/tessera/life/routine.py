@@ -66,10 +66,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tessera.engines.base import literal, quote
+from tessera.errors import StageError
 from tessera.life import tables
 from tessera.life.settings import local_timezone
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from tessera.engines.base import Engine, TempFn
 
 ROUTINE = tables.ROUTINE
@@ -179,23 +182,45 @@ def routine(engine: Engine) -> dict[str, int]:
     zone = local_timezone(engine)
     with engine.temp_tables() as temp:
         prepare_codes(temp, [tables.STAY])
-        seq_code, seq_place = _slots(engine, temp, zone)
-        temp(
-            "_life_rt",
-            f"SELECT g.code, g.place_id, l.dow, l.hour, sum(g.seconds) AS seconds, "
-            f"sum(g.seconds) / sum(sum(g.seconds)) OVER (PARTITION BY g.code, l.dow, l.hour) "
-            f"AS share FROM _life_slot g JOIN {CALENDAR} l USING (e) "
-            f"GROUP BY g.code, g.place_id, l.dow, l.hour",
-        )
-        n_routine = engine.materialise(
-            ROUTINE,
-            f"SELECT c.subject, c.subject_kind, r.place_id, r.dow, r.hour, "
-            f"CAST(r.seconds AS DOUBLE) AS seconds, CAST(r.share AS DOUBLE) AS share "
-            f"FROM _life_rt r JOIN {CODES} c USING (code) "
-            f"ORDER BY c.code, r.place_id, r.dow, r.hour",
-        )
+        seq_code, seq_place, weekly = _slots(engine, temp, zone)
+        engine.create_temp_table("_life_rt", weekly.schema)
+        engine.append_arrow("_life_rt", weekly)
+        n_routine = _write_routine(engine, weekly)
+        del weekly
         n_profile = _profile(engine, temp, seq_code, seq_place)
     return {ROUTINE: n_routine, PROFILE: n_profile}
+
+
+def _write_routine(engine: Engine, weekly: pa.Table, rows_per_append: int = 2_000_000) -> int:
+    """Write :data:`ROUTINE` from the weekly table of :func:`_slots`, already in (code,
+    place_id, dow, hour) order (no sort), with the subjects' names taken by code from
+    :data:`CODES` (numbered 0 .. n - 1), ``rows_per_append`` rows at a time."""
+    import pyarrow as pa
+
+    names = engine.fetch_arrow(f"SELECT code, subject, subject_kind FROM {CODES} ORDER BY code")
+    if not np.array_equal(names.column("code").to_numpy(), np.arange(names.num_rows)):
+        raise StageError(f"routine: {CODES} does not number the subjects 0 .. n - 1")
+    subject = names.column("subject").combine_chunks()
+    kind = names.column("subject_kind").combine_chunks()
+    engine.execute(f"CREATE OR REPLACE TABLE {quote(ROUTINE)} ({tables.COLUMNS[ROUTINE]})")
+    for lo in range(0, weekly.num_rows, rows_per_append):
+        part = weekly.slice(lo, rows_per_append)
+        at = part.column("code").combine_chunks()
+        engine.append_arrow(
+            ROUTINE,
+            pa.table(
+                {
+                    "subject": subject.take(at),
+                    "subject_kind": kind.take(at),
+                    "place_id": part.column("place_id"),
+                    "dow": part.column("dow"),
+                    "hour": part.column("hour"),
+                    "seconds": part.column("seconds"),
+                    "share": part.column("share"),
+                }
+            ),
+        )
+    return int(weekly.num_rows)
 
 
 def _slot_kernels() -> dict[str, Any]:
@@ -241,65 +266,123 @@ def _slot_kernels() -> dict[str, Any]:
 
     @jit
     def slots(
-        code: np.ndarray, e: np.ndarray, place: np.ndarray, seconds: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        # slices sorted by (code, e), place -1 for none: the seconds per (code, e,
-        # place), sorted by place within (code, e) (first row of the group, place,
-        # seconds), and the main place of each (code, e) with a place (first row,
-        # place: most seconds, the smaller place on a tie)
+        code: np.ndarray,
+        e: np.ndarray,
+        place: np.ndarray,
+        seconds: np.ndarray,
+        cal_e: np.ndarray,
+        cal_slot: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        # slices sorted by (code, e), place -1 for none. Per (code, e) with a place:
+        # the seconds at each place (summed in slice order) and the main place (most
+        # seconds, the smaller place on a tie): first row of the hour, main place.
+        # Per code: those seconds summed over the weeks per (place, weekday-hour slot,
+        # cal_slot of the hour start looked up in the sorted cal_e) and their share of
+        # the slot's total over places, in (code, place, slot) order. Two passes (count,
+        # then fill) so that the outputs are allocated at their size.
         n = len(code)
-        o_row = np.empty(n, dtype=np.int64)
-        o_place = np.empty(n, dtype=np.int64)
-        o_sec = np.empty(n, dtype=np.float64)
-        g_row = np.empty(n, dtype=np.int64)
-        g_main = np.empty(n, dtype=np.int64)
-        k = 0
-        g = 0
-        i = 0
-        while i < n:
-            end = i
-            while end < n and code[end] == code[i] and e[end] == e[i]:
-                end += 1
-            first = k
-            for j in range(i, end):
-                if place[j] < 0:
-                    continue
-                q = first
-                while q < k and o_place[q] != place[j]:
-                    q += 1
-                if q == k:
-                    o_row[k] = i
-                    o_place[k] = place[j]
-                    o_sec[k] = seconds[j]
-                    k += 1
+        hp = np.empty(16, dtype=np.int64)
+        hs = np.empty(16, dtype=np.float64)
+        g_row = np.empty(0, dtype=np.int64)
+        g_main = np.empty(0, dtype=np.int64)
+        w_code = np.empty(0, dtype=np.int64)
+        w_place = np.empty(0, dtype=np.int64)
+        w_slot = np.empty(0, dtype=np.int64)
+        w_sec = np.empty(0, dtype=np.float64)
+        w_share = np.empty(0, dtype=np.float64)
+        n_grp = 0
+        n_week = 0
+        for fill in range(2):
+            if fill == 1:
+                g_row = np.empty(n_grp, dtype=np.int64)
+                g_main = np.empty(n_grp, dtype=np.int64)
+                w_code = np.empty(n_week, dtype=np.int64)
+                w_place = np.empty(n_week, dtype=np.int64)
+                w_slot = np.empty(n_week, dtype=np.int64)
+                w_sec = np.empty(n_week, dtype=np.float64)
+                w_share = np.empty(n_week, dtype=np.float64)
+            g = 0
+            k = 0
+            i = 0
+            while i < n:
+                end = i
+                while end < n and code[end] == code[i]:
+                    end += 1
+                places = np.unique(place[i:end])
+                if len(places) > 0 and places[0] < 0:
+                    places = places[1:]
+                m = len(places)
+                acc = np.zeros(m * 168)
+                cnt = np.zeros(m * 168, dtype=np.int64)
+                j = i
+                while j < end:
+                    stop = j
+                    while stop < end and e[stop] == e[j]:
+                        stop += 1
+                    h = 0
+                    for r in range(j, stop):
+                        if place[r] < 0:
+                            continue
+                        q = 0
+                        while q < h and hp[q] != place[r]:
+                            q += 1
+                        if q == h:
+                            if h == len(hp):
+                                hp = np.concatenate((hp, np.empty(h, dtype=np.int64)))
+                                hs = np.concatenate((hs, np.empty(h, dtype=np.float64)))
+                            hp[h] = place[r]
+                            hs[h] = seconds[r]
+                            h += 1
+                        else:
+                            hs[q] += seconds[r]
+                    if h > 0:
+                        # insertion sort by place (a handful of places per hour)
+                        for q in range(1, h):
+                            p, v = hp[q], hs[q]
+                            r = q - 1
+                            while r >= 0 and hp[r] > p:
+                                hp[r + 1] = hp[r]
+                                hs[r + 1] = hs[r]
+                                r -= 1
+                            hp[r + 1] = p
+                            hs[r + 1] = v
+                        best = 0
+                        for q in range(1, h):
+                            if hs[q] > hs[best]:
+                                best = q
+                        if fill == 1:
+                            g_row[g] = j
+                            g_main[g] = hp[best]
+                        g += 1
+                        slot = cal_slot[np.searchsorted(cal_e, e[j])]
+                        for q in range(h):
+                            x = np.searchsorted(places, hp[q]) * 168 + slot
+                            acc[x] += hs[q]
+                            cnt[x] += 1
+                    j = stop
+                if fill == 0:
+                    for x in range(m * 168):
+                        if cnt[x] > 0:
+                            k += 1
                 else:
-                    o_sec[q] += seconds[j]
-            # insertion sort by place (a handful of places per hour)
-            for q in range(first + 1, k):
-                p, v = o_place[q], o_sec[q]
-                r = q - 1
-                while r >= first and o_place[r] > p:
-                    o_place[r + 1] = o_place[r]
-                    o_sec[r + 1] = o_sec[r]
-                    r -= 1
-                o_place[r + 1] = p
-                o_sec[r + 1] = v
-            best = -1
-            for q in range(first, k):
-                if best < 0 or o_sec[q] > o_sec[best]:
-                    best = q
-            if best >= 0:
-                g_row[g] = i
-                g_main[g] = o_place[best]
-                g += 1
-            i = end
-        return (
-            o_row[:k].copy(),
-            o_place[:k].copy(),
-            o_sec[:k].copy(),
-            g_row[:g].copy(),
-            g_main[:g].copy(),
-        )
+                    total = np.zeros(168)
+                    for q in range(m):
+                        for x in range(168):
+                            if cnt[q * 168 + x] > 0:
+                                total[x] += acc[q * 168 + x]
+                    for q in range(m):
+                        for x in range(168):
+                            if cnt[q * 168 + x] > 0:
+                                w_code[k] = code[i]
+                                w_place[k] = places[q]
+                                w_slot[k] = x
+                                w_sec[k] = acc[q * 168 + x]
+                                w_share[k] = acc[q * 168 + x] / total[x]
+                                k += 1
+                i = end
+            n_grp = g
+            n_week = k
+        return g_row, g_main, w_code, w_place, w_slot, w_sec, w_share
 
     @jit
     def days(
@@ -331,13 +414,16 @@ def _slot_kernels() -> dict[str, Any]:
     return _SLOT_KERNELS
 
 
-def _slots(engine: Engine, temp: TempFn, zone: str) -> tuple[np.ndarray, np.ndarray]:
-    """Temporary ``_life_slot`` (code, e, place_id, seconds: the seconds at each place
-    in each local hour), :data:`CALENDAR` for its hours, ``_life_seq`` (code, e, dow,
-    hour, place_id: the hourly sequence) and ``_life_days`` (code, days: local dates
-    with any stay time), as :func:`prepare_slices` and the SQL of the sequence define
-    them, from compiled passes over the stays in (subject, time) order. Returns the
-    sequence's subject codes and places, in (code, e) order."""
+def _slots(engine: Engine, temp: TempFn, zone: str) -> tuple[np.ndarray, np.ndarray, pa.Table]:
+    """:data:`CALENDAR` for the stays' hours, ``_life_seq`` (code, e, dow, hour,
+    place_id: the hourly sequence) and ``_life_days`` (code, days: local dates with any
+    stay time), as :func:`prepare_slices` and the SQL of the sequence define them, from
+    compiled passes over the stays in (subject, time) order. Returns the sequence's
+    subject codes and places, in (code, e) order, and the weekly table (code, place_id,
+    dow, hour, seconds, share: the seconds at each place in each local hour, as
+    :data:`SLOT_PLACE` has them, summed over the weeks per weekday-hour, and the shares
+    of the module docstring) in (code, place_id, dow, hour) order. The per-hour
+    seconds are never written to a table: the weekly sums are made from them here."""
     import pyarrow as pa
 
     z = literal(zone)
@@ -363,26 +449,32 @@ def _slots(engine: Engine, temp: TempFn, zone: str) -> tuple[np.ndarray, np.ndar
         order = np.lexsort((e, code))
         code, e, place, seconds = code[order], e[order], place[order], seconds[order]
         del order
-    row, s_place, s_sec, g_row, g_main = k["slots"](code, e, place, seconds)
-    del place, seconds
-    engine.create_temp_table("_life_slot", pa.schema([("code", pa.int64()), ("e", pa.int64()),
-                             ("place_id", pa.int64()), ("seconds", pa.float64())]))  # fmt: skip
-    engine.append_arrow(
-        "_life_slot",
-        pa.table({"code": code[row], "e": e[row], "place_id": s_place, "seconds": s_sec}),
-    )
-    del row, s_place, s_sec
+    # the local date, weekday and hour of every hour start
     engine.create_temp_table("_life_hour", pa.schema([("e", pa.int64())]))
     engine.append_arrow("_life_hour", pa.table({"e": pa.array(np.unique(e), pa.int64())}))
     temp(CALENDAR, calendar_sql(zone, "_life_hour"))
-    cal = engine.fetch_arrow(f"SELECT e, epoch(day) AS d FROM {CALENDAR} ORDER BY e")
-    # local dates with any stay time per subject (the calendar covers every e)
-    d_code, d_days = k["days"](
-        code,
-        e,
-        cal.column("e").to_numpy().astype(np.int64),
-        cal.column("d").to_numpy().astype(np.int64) // 86400,
+    cal = engine.fetch_arrow(f"SELECT e, epoch(day) AS d, dow, hour FROM {CALENDAR} ORDER BY e")
+    cal_e = cal.column("e").to_numpy().astype(np.int64)
+    cal_slot = cal.column("dow").to_numpy().astype(np.int64) * 24 + cal.column(
+        "hour"
+    ).to_numpy().astype(np.int64)
+    g_row, g_main, w_code, w_place, w_slot, w_sec, w_share = k["slots"](
+        code, e, place, seconds, cal_e, cal_slot
     )
+    del place, seconds
+    weekly = pa.table(
+        {
+            "code": w_code,
+            "place_id": w_place,
+            "dow": pa.array(w_slot // 24, pa.int16()),
+            "hour": pa.array(w_slot % 24, pa.int16()),
+            "seconds": w_sec,
+            "share": w_share,
+        }
+    )
+    del w_code, w_place, w_slot, w_sec, w_share
+    # local dates with any stay time per subject (the calendar covers every e)
+    d_code, d_days = k["days"](code, e, cal_e, cal.column("d").to_numpy().astype(np.int64) // 86400)
     seq_code, seq_e = code[g_row], e[g_row]
     del code, e, g_row
     tbl = {
@@ -397,7 +489,7 @@ def _slots(engine: Engine, temp: TempFn, zone: str) -> tuple[np.ndarray, np.ndar
         f"SELECT q.code, q.e, l.dow, l.hour, q.place_id FROM _life_seq_raw q "
         f"JOIN {CALENDAR} l USING (e)",
     )
-    return seq_code, g_main
+    return seq_code, g_main, weekly
 
 
 def _profile(engine: Engine, temp: TempFn, seq_code: np.ndarray, seq_place: np.ndarray) -> int:

@@ -63,7 +63,8 @@ BUCKET_S = 1800
 PLACE_SPACE = 1 << 20
 
 # Temporary tables the places step reads (see tessera.life.places).
-PLACE_SECTORS = "_life_place_sector"  # place_id, sensor_id, n
+PLACE_SECTORS = "_life_place_sector"  # place_id, sec (sector number), n
+SECTOR_CODES = "_life_sector_code"  # sensor_id, sec (0 .. sectors - 1)
 PLACE_GPS = "_life_place_gps"  # place_id, n, lat, lon
 SUBJECTS = "_life_subject"  # code, subject, subject_kind, events
 
@@ -119,17 +120,27 @@ def _located(
     """The observations of subject codes ``lo .. hi`` in (code, t, obs_id) order with
     their positions: a cell event at its sector's (``sector_pos``: lat, lon and
     uncertainty by sector number), a fix at its own with ``GPS_UNC_M``."""
+    from tessera.life import kernels
+
+    # read unordered (a filtered scan) and put in (code, t, obs_id) order by a compiled
+    # counting sort: an ORDER BY here was the costliest part of the stage
     data = engine.fetch_arrow(
-        "SELECT code, t, obs_id, src, sec FROM _life_keyed WHERE code BETWEEN ? AND ? "
-        "ORDER BY code, t, obs_id",
+        "SELECT code, t, obs_id, src, sec FROM _life_keyed WHERE code BETWEEN ? AND ?",
         [lo, hi],
     )
-    sec = data.column("sec").to_numpy()
+    t = data.column("t").to_numpy()
+    obs = data.column("obs_id").to_numpy()
+    perm = kernels.order(data.column("code").to_numpy(), t, obs, lo, hi)
+    code = data.column("code").to_numpy().astype(np.int64)[perm]
+    t, obs = t[perm], obs[perm]
+    src = data.column("src").to_numpy()[perm]
+    sec = data.column("sec").to_numpy()[perm]
+    del data, perm
     fix = sec < 0
-    lat, lon, unc = (np.full(len(sec), np.nan) for _ in range(3))
-    cell = ~fix
-    for out, by_sector in zip((lat, lon, unc), sector_pos, strict=True):
-        out[cell] = by_sector[sec[cell]]
+    # a fix's row takes the last sector's values here and its own just below
+    at = np.maximum(sec, 0)
+    lat, lon, unc = (by_sector[at] for by_sector in sector_pos)
+    del at
     if fix.any():
         fixes = engine.fetch_arrow(
             "SELECT f.lat, f.lon FROM _life_keyed k JOIN _life_fix f USING (obs_id) "
@@ -143,14 +154,14 @@ def _located(
         unc[fix] = GPS_UNC_M
     return pa.table(
         {
-            "code": data.column("code"),
-            "t": data.column("t"),
+            "code": code,
+            "t": t,
             "lat": lat,
             "lon": lon,
             "unc": unc,
-            "obs_id": data.column("obs_id"),
-            "src": data.column("src"),
-            "sec": data.column("sec"),
+            "obs_id": obs,
+            "src": src,
+            "sec": sec,
         }
     )
 
@@ -243,7 +254,7 @@ def _stays_of_chunk(
     place_sectors = pa.table(
         {
             "place_id": pa.array(p_code * PLACE_SPACE + p_place, pa.int64()),
-            "sensor_id": sectors.take(pa.array(p_sec, pa.int64())),
+            "sec": pa.array(p_sec, pa.int32()),
             "n": pa.array(counts, pa.int64()),
         }
     )
@@ -320,12 +331,12 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
         or "SELECT CAST(NULL AS VARCHAR) AS source, 0 AS src WHERE false",
     )
     temp(
-        "_life_sector_code",
+        SECTOR_CODES,
         "SELECT sensor_id, CAST(row_number() OVER (ORDER BY sensor_id) - 1 AS INTEGER) AS sec "
         f"FROM {SECTORS}",
     )
     sectors = pa.array(
-        [r[0] for r in engine.fetch_rows("SELECT sensor_id FROM _life_sector_code ORDER BY sec")],
+        [r[0] for r in engine.fetch_rows(f"SELECT sensor_id FROM {SECTOR_CODES} ORDER BY sec")],
         pa.string(),
     )
     # every located observation, read once, as integers: the position of a cell event
@@ -333,11 +344,12 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
     # their own (in _life_fix, by obs_id), so the keyed table stays narrow
     temp(
         "_life_keyed",
-        f"SELECT s.code, e.t, e.obs_id, sc.src, coalesce(c.sec, -1) AS sec "
+        f"SELECT CAST(s.code AS INTEGER) AS code, e.t, e.obs_id, CAST(sc.src AS UTINYINT) AS src, "
+        "coalesce(c.sec, -1) AS sec "
         f"FROM ({events_sql()}) e JOIN _life_device d USING (device) "
         f"JOIN {SUBJECTS} s ON s.subject = d.subject "
         "JOIN _life_source_code sc USING (source) "
-        "LEFT JOIN _life_sector_code c USING (sensor_id)",
+        f"LEFT JOIN {SECTOR_CODES} c USING (sensor_id)",
     )
     temp(
         "_life_fix",
@@ -346,7 +358,7 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
     lo_unc, hi_unc = SECTOR_UNC_M
     where = engine.fetch_arrow(
         f"SELECT c.sec, s.lat, s.lon, least(greatest(s.spread_m, {lo_unc}), {hi_unc}) AS unc "
-        f"FROM _life_sector_code c JOIN {SECTORS} s USING (sensor_id) ORDER BY c.sec"
+        f"FROM {SECTOR_CODES} c JOIN {SECTORS} s USING (sensor_id) ORDER BY c.sec"
     )
     if where.num_rows != len(sectors):
         raise StageError(f"stays: {SECTORS} holds a sensor_id more than once")
@@ -369,7 +381,7 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
     engine.create_temp_table("_life_stay_raw", stay_schema)
     engine.create_temp_table(
         PLACE_SECTORS,
-        pa.schema([("place_id", pa.int64()), ("sensor_id", pa.string()), ("n", pa.int64())]),
+        pa.schema([("place_id", pa.int64()), ("sec", pa.int32()), ("n", pa.int64())]),
     )
     engine.create_temp_table(
         PLACE_GPS,
@@ -401,6 +413,10 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
         engine.append_arrow("_life_active_raw", _active_hours_of_chunk(data, sources))
     if progress:
         progress("stays", len(chunks), len(chunks))
+    # the keyed observations (the largest table here) are done with: free them now
+    # rather than when the caller's temporary tables go
+    for name in ("_life_keyed", "_life_fix"):
+        engine.execute(f"DROP TABLE IF EXISTS {name}")
     out = {
         tables.STAY: engine.materialise(
             tables.STAY,
@@ -415,4 +431,6 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
             f"a.sources FROM _life_active_raw a JOIN {SUBJECTS} s USING (code)",
         ),
     }
+    for name in ("_life_stay_raw", "_life_active_raw"):
+        engine.execute(f"DROP TABLE IF EXISTS {name}")
     return out
