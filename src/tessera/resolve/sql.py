@@ -92,3 +92,22 @@ def address_key(expr: str) -> str:
         out = f"replace({out}, '{old}', '{new}')"
     out = f"regexp_replace({out}, 'str\\.|strasse', 'str', 'g')"
     return out
+
+
+# Name particles that registries write or leave out at will ("Al-Haddad", "Haddad",
+# "Omar Al Shamsi"): the Arabic article in its usual transliterations. A particle
+# word is dropped from a name unless it is the name's only word.
+NAME_PARTICLES: tuple[str, ...] = ("al", "el")
+
+
+def without_particles(expr: str) -> str:
+    """A lower-case name without its particle words (:data:`NAME_PARTICLES`):
+    ``al haddad`` and ``omar al shamsi`` become ``haddad`` and ``omar shamsi``; a name
+    that is only a particle, and NULL, stay as they are. Words are separated by spaces
+    or hyphens (``al-haddad``)."""
+    words = "|".join(NAME_PARTICLES)
+    padded = f"(' ' || regexp_replace({expr}, '[\\s\\-]+', ' ', 'g') || ' ')"
+    # twice: the first pass consumes the space that ends one particle and starts the next
+    once = f"regexp_replace({padded}, ' ({words}) ', ' ', 'g')"
+    stripped = f"trim(regexp_replace({once}, ' ({words}) ', ' ', 'g'))"
+    return f"CASE WHEN {stripped} <> '' THEN {stripped} ELSE {expr} END"

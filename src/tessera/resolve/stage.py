@@ -51,6 +51,8 @@ JUDGEMENTS = "resolution_judgement"
 M_FLOOR = 0.002
 U_FLOOR = 1e-6
 PRIOR_FLOOR = 1e-9
+# the least count a value's term frequency stands for (see term_frequencies)
+TF_MIN_RECORDS = 0.5
 
 Progress = Callable[[str], None]
 
@@ -208,17 +210,33 @@ def _train(
                 linker = Linker(api.register(table), bounded(before), log_level=None)
                 notes.append(f"EM under {block!r} undone: {str(exc).splitlines()[0]}")
         settings = bounded(linker.misc.save_model_to_json())
-        if spec.prior_from_pairs:
-            start = float(settings["probability_two_random_records_match"])
-            scored = Linker(api.register(table), settings, log_level=None).inference.predict()
+        start = float(settings["probability_two_random_records_match"])
+        prior = start
+        freqs: dict[str, Any] = {}
+        # twice: the prior from Splink's record term frequencies, then from the
+        # deduplicated ones that prior implies (see term_frequencies)
+        for _ in range(2 if spec.prior_from_pairs else 0):
+            model = StoredModel(spec.kind, "training", settings, dt.datetime.now(dt.UTC), n)
+            scorer = _linker(work, api, table, model, freqs)
+            scored = scorer.inference.predict()
             weights = work.fetch_arrow(f"SELECT match_weight FROM {scored.physical_name}")
-            prior = prior_from_pairs(weights.column(0).to_numpy(), start, n)
+            prior = prior_from_pairs(weights.column(0).to_numpy(), prior, n)
+            settings["probability_two_random_records_match"] = prior
+            settings = bounded(settings)
+            freqs = {
+                c: term_frequencies(work, spec.kind, table, c, prior * (n - 1))
+                for c in tf_columns(settings)
+            }
+        if spec.prior_from_pairs:
             notes.append(
                 f"prior {prior:.3g} from {weights.num_rows:,} candidate pairs "
                 f"(deterministic rules: {start:.3g})"
             )
-            settings["probability_two_random_records_match"] = prior
-            settings = bounded(settings)
+        else:
+            freqs = {
+                c: term_frequencies(work, spec.kind, table, c, prior * (n - 1))
+                for c in tf_columns(settings)
+            }
     for note in notes:
         say(f"{spec.kind}: {note}")
     text = json.dumps(settings, sort_keys=True)
@@ -230,31 +248,52 @@ def _train(
     )
     # freeze the term frequencies the model was trained with
     engine.execute(f"DELETE FROM {TERM_FREQUENCIES} WHERE kind = ?", [spec.kind])
-    for col in tf_columns(settings):
-        counts = work.fetch_arrow(
-            f"SELECT '{spec.kind}' AS kind, '{col}' AS column_name, "
-            f"CAST({quote(col)} AS VARCHAR) AS value, "
-            f"count(*) / sum(count(*)) OVER () AS tf FROM {quote(table)} "
-            f"WHERE {quote(col)} IS NOT NULL GROUP BY {quote(col)} ORDER BY value"
-        )
+    for counts in freqs.values():
         engine.append_arrow(TERM_FREQUENCIES, counts)
     return StoredModel(spec.kind, model_id, settings, now, n)
 
 
-def linker_for(engine: Engine, work: Engine, api: Any, table: str, model: StoredModel) -> Any:
-    """A Splink linker on ``work`` over ``table`` with the stored model and its frozen
-    term frequencies (read from ``engine``) registered."""
+def term_frequencies(work: Engine, kind: str, table: str, col: str, others: float) -> Any:
+    """The term frequency of each value of ``col``, deduplicated (Arrow table with
+    ``kind``, ``column_name``, ``value``, ``tf``).
+
+    Splink's term-frequency adjustment scores agreement on value ``v`` with the Bayes
+    factor ``m / tf_v``, where ``tf_v`` stands for the chance that a record of *another*
+    entity has ``v``. The record frequency ``k_v / N`` (``k_v`` records of ``N`` non-null
+    ones have ``v``) overstates that chance for rare values, because it counts the
+    record itself and its own duplicates: a name written in two registers of one
+    person has ``k_v = 2`` though nobody else bears it. Tessera therefore uses
+
+        tf_v = max(k_v - 1 - others, TF_MIN_RECORDS) / N
+
+    where ``others`` is the expected number of *other* records of a record's own entity,
+    ``lambda (N - 1)`` for the prior ``lambda`` (the expected matching pairs
+    ``lambda N (N - 1) / 2``, times two, over ``N`` records). ``TF_MIN_RECORDS`` (half a
+    record) keeps a value seen only within one entity from weighing without bound; a
+    common value (``k_v`` far above ``others``) keeps almost its record frequency."""
+    others = max(float(others), 0.0)
+    return work.fetch_arrow(
+        f"SELECT '{kind}' AS kind, '{col}' AS column_name, "
+        f"CAST({quote(col)} AS VARCHAR) AS value, "
+        f"greatest(count(*) - 1 - {others!r}, {TF_MIN_RECORDS!r}) / sum(count(*)) OVER () AS tf "
+        f"FROM {quote(table)} WHERE {quote(col)} IS NOT NULL GROUP BY {quote(col)} "
+        "ORDER BY value"
+    )
+
+
+def _linker(
+    work: Engine, api: Any, table: str, model: StoredModel, freqs: Mapping[str, Any]
+) -> Any:
+    """A Splink linker on ``work`` over ``table`` with ``model`` and the term frequency
+    tables ``freqs`` (column -> Arrow ``value, tf``) registered; a column without one
+    gets Splink's own record frequencies."""
     from splink import Linker
 
     linker = Linker(api.register(table), model.settings, log_level=None)
     types = dict(work.columns(table))
-    for col in tf_columns(model.settings):
+    for col, frozen in freqs.items():
         lookup = f"tf_lookup_{col}"
-        frozen = engine.fetch_arrow(
-            f"SELECT value, tf FROM {TERM_FREQUENCIES} WHERE kind = ? AND column_name = ?",
-            [model.kind, col],
-        )
-        copy_in(work, "tessera_tf_arrow", frozen)
+        copy_in(work, "tessera_tf_arrow", frozen.select(["value", "tf"]))
         work.execute(
             f"CREATE OR REPLACE TABLE {quote(lookup)} AS "
             f"SELECT CAST(value AS {types[col]}) AS {quote(col)}, tf AS {quote('tf_' + col)} "
@@ -262,6 +301,19 @@ def linker_for(engine: Engine, work: Engine, api: Any, table: str, model: Stored
         )
         linker.table_management.register_term_frequency_lookup(api.register(lookup), col)
     return linker
+
+
+def linker_for(engine: Engine, work: Engine, api: Any, table: str, model: StoredModel) -> Any:
+    """A Splink linker on ``work`` over ``table`` with the stored model and its frozen
+    term frequencies (read from ``engine``) registered."""
+    freqs = {
+        col: engine.fetch_arrow(
+            f"SELECT value, tf FROM {TERM_FREQUENCIES} WHERE kind = ? AND column_name = ?",
+            [model.kind, col],
+        )
+        for col in tf_columns(model.settings)
+    }
+    return _linker(work, api, table, model, freqs)
 
 
 def copy_in(work: Engine, name: str, data: Any) -> None:
@@ -395,6 +447,15 @@ def cluster_kind(engine: Engine, spec: KindSpec) -> list[tuple[int, int]]:
     same, apart = judgements(engine, spec.kind)
     same = [(a, b) for a, b in same if a in known and b in known]
     apart = [(a, b) for a, b in apart if a in known and b in known]
+    if spec.apart is not None:
+        # pairs the kind's definition keeps apart weigh as analyst "not same" verdicts
+        # (an analyst's "same" still overrides them)
+        ruled = engine.fetch_rows(
+            f"SELECT unique_id_l, unique_id_r FROM {quote(pair_table(spec.kind))} "
+            f"WHERE match_probability >= ? AND ({spec.apart})",
+            [spec.support],
+        )
+        apart += [(int(a), int(b)) for a, b in ruled]
     result = cluster_records(
         ids,
         [(int(a), int(b), float(p)) for a, b, p in scored],
