@@ -112,13 +112,13 @@ def test_a_new_number_is_a_new_line_however_alike_the_records(engine: Engine) ->
     but by the kind's definition (``KindSpec.apart``) they stay two entities."""
     engine.execute(
         f"CREATE TABLE {features_table('subscription')} AS SELECT * FROM (VALUES "
-        "(1, 's', 'r1'), (2, 's', 'r2'), (3, 's', 'r3')) t(unique_id, source, record_id)"
+        "(1, 's', 'r1', '+491'), (2, 's', 'r2', '+491'), (3, 's', 'r3', '+492')) "
+        "t(unique_id, source, record_id, msisdn)"
     )
     engine.execute(
         f"CREATE TABLE {pair_table('subscription')} AS SELECT * FROM (VALUES "
-        "(1, 2, 0.999, '+491', '+491'), (2, 3, 0.99999, '+491', '+492'), "
-        "(1, 3, 0.98, '+491', '+492')) "
-        "t(unique_id_l, unique_id_r, match_probability, msisdn_l, msisdn_r)"
+        "(1, 2, 0.999), (2, 3, 0.99999), (1, 3, 0.98)) "
+        "t(unique_id_l, unique_id_r, match_probability)"
     )
     engine.execute(
         f"CREATE TABLE {JUDGEMENTS} (judgement_id BIGINT, kind VARCHAR, record_a BIGINT, "

@@ -58,9 +58,9 @@ class KindSpec:
     keep: float = 0.01
     # record pairs sampled to estimate u
     u_pairs: float = 2e6
-    # a condition over a scored pair (columns ``<col>_l`` and ``<col>_r``) under which
-    # its two records are never one entity, by the kind's definition, whatever their
-    # weights (two numbers are two lines): clustering keeps such pairs apart
+    # a condition over two records' features (``l.<col>``, ``r.<col>``, as in the
+    # blocking rules) under which they are never one entity, by the kind's definition,
+    # whatever their weights (two numbers are two lines): clustering keeps them apart
     apart: str | None = None
 
     def settings(self) -> Any:
@@ -646,7 +646,7 @@ SUBSCRIPTION = KindSpec(
     prior_rules=("l.msisdn = r.msisdn",),
     # a subscriber who takes a new number on the same handset when the old contract
     # ends agrees on handset, subscriber and periods (some 40 bits) but has a new line
-    apart="msisdn_l <> msisdn_r",
+    apart="l.msisdn <> r.msisdn",
 )
 
 

@@ -451,8 +451,10 @@ def cluster_kind(engine: Engine, spec: KindSpec) -> list[tuple[int, int]]:
         # pairs the kind's definition keeps apart weigh as analyst "not same" verdicts
         # (an analyst's "same" still overrides them)
         ruled = engine.fetch_rows(
-            f"SELECT unique_id_l, unique_id_r FROM {quote(pair_table(spec.kind))} "
-            f"WHERE match_probability >= ? AND ({spec.apart})",
+            f"SELECT p.unique_id_l, p.unique_id_r FROM {quote(pair_table(spec.kind))} p "
+            f"JOIN {quote(feats)} l ON l.unique_id = p.unique_id_l "
+            f"JOIN {quote(feats)} r ON r.unique_id = p.unique_id_r "
+            f"WHERE p.match_probability >= ? AND ({spec.apart})",
             [spec.support],
         )
         apart += [(int(a), int(b)) for a, b in ruled]
