@@ -45,6 +45,9 @@ LINK_DDL = {
         "device VARCHAR, person VARCHAR, confidence DOUBLE, runner_up DOUBLE, vias VARCHAR[], "
         "evidence VARCHAR"
     ),
+    "link_device_evidence": (
+        "device VARCHAR, person VARCHAR, via VARCHAR, confidence DOUBLE, detail VARCHAR"
+    ),
     "link_vehicle": (
         "vehicle VARCHAR, plate_kind VARCHAR, shared BOOLEAN, devices BIGINT, "
         "primary_device VARCHAR, keeper VARCHAR, keeper_via VARCHAR"
@@ -139,6 +142,11 @@ def build(ws: Workspace) -> Engine:
                 f"INSERT INTO link_device_person VALUES ('imsi:{dev}', '{person}', {conf}, 0.0, "
                 f"{vias}, 'test evidence')"
             )
+            for via in vias:
+                e.execute(
+                    f"INSERT INTO link_device_evidence VALUES ('imsi:{dev}', '{person}', "
+                    f"'{via}', {conf}, 'test evidence')"
+                )
     e.execute(
         "INSERT INTO link_second_phone VALUES ('imsi:A', 'imsi:S', 5.0, 0.9, 3, 0, 0, 0, 0.2, "
         "'together')"
@@ -353,7 +361,7 @@ def test_on_the_simulated_district(linked: tuple[Path, Path], tmp_path: Path) ->
             "OR linkability < 0 OR linkability > 1"
         )
         assert bad == [(0,)]
-        # device confidences recomputed from attribution's own evidence SQL agree with
+        # device confidences combined again from the stored evidence agree with
         # link_device_person (devices without second-phone evidence)
         from tessera.exposure import links
 

@@ -44,6 +44,7 @@ STAGE = Stage(
         "reg_vehicle",
         "resolution_record",
         "link_device",
+        "link_device_evidence",
         "link_device_person",
         "link_vehicle",
         "link_vehicle_device",

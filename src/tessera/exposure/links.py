@@ -12,8 +12,8 @@ chance that at least one of them is right, taking them as independent::
 overstates ``L`` when one link is derived from another (a vehicle's primary user is
 the person of its primary device); the links are listed so an analyst can see that.
 
-The per-via evidence (:func:`tessera.link.attribute.evidence_sql`, the attribution
-stage's own SQL, plus its second-phone rule) is recomputed here so that a device's
+The per-via evidence that attribution stored (``link_device_evidence``, one row per
+piece of evidence, analysts' judgements included) is read here so that a device's
 confidence *without* one kind of evidence (the ``vehicle_keeper`` evidence, gone with
 the car) can be combined again.
 
@@ -92,16 +92,13 @@ LEFT JOIN link_device_person d2 ON d2.device = s.second
 WHERE coalesce(d2.person, d1.person) IS NOT NULL
 """,
     )
-    # attribution's own evidence SQL needs its people tables under its names
+    # the people's name keys, as attribution folds them
     temp("_link_persons", attribute.persons_sql())
-    temp("_link_person_ids", attribute.person_ids_sql())
-    temp("_link_person_names", attribute.person_names_sql())
     temp(
         "_exp_evidence",
         f"""
-WITH e AS ({attribute.evidence_sql()}
-           UNION ALL {attribute.second_phone_sql("link_device_person")})
-SELECT e.* FROM e JOIN link_device_person dp ON dp.device = e.device AND dp.person = e.person
+SELECT e.* FROM {attribute.DEVICE_EVIDENCE} e
+JOIN link_device_person dp ON dp.device = e.device AND dp.person = e.person
 """,
     )
     temp(

@@ -12,9 +12,18 @@ Three kinds of evidence meet here, each a hypothesis with a confidence and a rea
 2. **Registries** (resolved by the ``resolution`` stage): a subscription names its
    subscriber by document number or by name, a vehicle registration its keeper. A
    document number that belongs to one resolved person is strong evidence; a name is
-   used only when exactly one resolved person bears it (after transliteration folding,
-   order-free). Contact lists that save the number under a full name count the same
-   way, more the more lists agree.
+   used when exactly one resolved person bears it (after transliteration folding,
+   order-free), or when namesakes are told apart by the subscription's billing address
+   (the person's registered address), its organisation (the person's employer, legal
+   form dropped) or **residence**: where the device spends its nights (the posterior
+   over residential buildings from its sector observations between 00:00 and 06:00,
+   with the coverage model of :mod:`tessera.life.coverage`, over at least
+   :data:`NIGHT_MIN_NIGHTS` nights) lies within :data:`NEAR_M` of the registered
+   address of exactly one of them. Prepaid registrations are often false: a prepaid
+   line's document or name is dropped when the device sleeps farther than
+   :data:`FAR_M` from every registered address of the person it names. Contact lists
+   that save the number under a full name count as a name does, more the more lists
+   agree. Every piece of evidence is stored in ``link_device_evidence``.
 3. **Chains**: a second phone (``link_second_phone``) points to the person of its
    primary phone (confidence multiplied); a device that is the primary device of a
    non-shared vehicle whose keeper is known points to the keeper (weaker: households
@@ -29,14 +38,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tessera.engines.base import Engine
+from tessera.engines.base import Engine, TempFn
 from tessera.link.cotravel import DEVICES, PAIRS
 from tessera.link.judgements import verdicts_sql
-from tessera.resolve.sql import tokens, translit
+from tessera.link.keys import haversine_sql
+from tessera.resolve.kinds import LEGAL_FORMS
+from tessera.resolve.sql import address_key, tokens, translit
 
 VEHICLE_DEVICE = "link_vehicle_device"
 VEHICLES = "link_vehicle"
 DEVICE_PERSON = "link_device_person"
+DEVICE_EVIDENCE = "link_device_evidence"
 VEHICLE_PERSON = "link_vehicle_person"
 SECOND_PHONES = "link_second_phone"
 
@@ -45,11 +57,21 @@ REL_VEHICLE = 0.3
 REL_DEVICE = 0.5
 SHARED_MIN_DEVICES = 4
 SHARED_KINDS = ("taxi", "rental")
+# Residence: a device's night home is located from at least NIGHT_MIN_NIGHTS nights of
+# sector observations between 00:00 and 06:00 local time; a registered address within
+# NEAR_M of it agrees, one farther than FAR_M contradicts.
+NIGHT_END_HOUR = 6
+NIGHT_MIN_NIGHTS = 3
+NEAR_M = 300.0
+FAR_M = 1000.0
 
 # Confidence of each kind of evidence (measured on the simulator; docs/linking.md).
 CONFIDENCE = {
     "subscriber_id": 0.97,
     "subscriber_name": 0.85,
+    "subscriber_name_address": 0.95,
+    "subscriber_name_organisation": 0.93,
+    "subscriber_name_residence": 0.9,
     "vehicle_keeper": 0.6,
     "keeper_id": 0.95,
     "keeper_name": 0.8,
@@ -79,11 +101,30 @@ WHERE bits >= {LINK_BITS} AND rel_vehicle >= {REL_VEHICLE} AND rel_device >= {RE
 """
 
 
+def place_key(expr: str) -> str:
+    """An address folded to its words (SQL): lower-case ASCII, street-word variants
+    unified, punctuation dropped (``Luisenstr. 228, 10975 Berlin`` and ``Luisenstraße
+    228 10975 Berlin`` agree)."""
+    return f"nullif(trim(regexp_replace({address_key(expr)}, '[^a-z0-9]+', ' ', 'g')), '')"
+
+
+def organisation_key(expr: str) -> str:
+    """An organisation's name folded to its words without legal form (SQL):
+    ``Company 071 GmbH`` and ``company 071`` agree."""
+    forms = "|".join(LEGAL_FORMS)
+    words = f"regexp_replace({translit(f'lower({expr})')}, '[^a-z0-9]+', ' ', 'g')"
+    bare = f"regexp_replace({words}, '\\b({forms})\\b', ' ', 'g')"
+    return f"nullif(trim(regexp_replace({bare}, ' +', ' ', 'g')), '')"
+
+
 def persons_sql() -> str:
-    """Resolved people with their document numbers and name keys (temporary)."""
+    """Resolved people with their document numbers, name keys, address keys and
+    organisation keys, one row per registry record (temporary)."""
     full = "coalesce(p.full_name_latin, concat_ws(' ', p.given_name_latin, p.family_name_latin))"
     return f"""
-SELECT r.entity_id AS person, p.document_number, p.national_id, {name_key(full)} AS name_key
+SELECT r.entity_id AS person, p.document_number, p.national_id, {name_key(full)} AS name_key,
+       {place_key("p.address")} AS address_key,
+       {organisation_key("p.organisation_latin")} AS organisation_key
 FROM reg_person p JOIN resolution_record r ON r.kind = 'person' AND r.obs_id = p.obs_id
 """
 
@@ -103,6 +144,83 @@ def person_names_sql() -> str:
     return """
 SELECT name_key, any_value(person) AS person FROM _link_persons
 WHERE name_key <> '' GROUP BY name_key HAVING count(DISTINCT person) = 1
+"""
+
+
+def night_histogram_sql(zone: str) -> str:
+    """Per device and sector: distinct half hours (``n``) observed there between 00:00
+    and :data:`NIGHT_END_HOUR` local time, and the device's distinct local nights with
+    any sector observation (``nights``): ``(place_id, sensor_id, n, nights)`` where
+    ``place_id`` is the device key."""
+    z = zone.replace("'", "''")
+    local = f"timezone('{z}', e.time)"
+    return f"""
+WITH e AS (SELECT d.device, e.sensor_id, e.time FROM obs_device_event e
+           JOIN {DEVICES} d ON d.imsi = e.imsi
+           WHERE e.sensor_id IS NOT NULL AND e.lat IS NULL AND hour({local}) < {NIGHT_END_HOUR}),
+h AS (SELECT device AS place_id, sensor_id, count(DISTINCT floor(epoch(time) / 1800)) AS n
+      FROM e GROUP BY device, sensor_id),
+k AS (SELECT device AS place_id, count(DISTINCT CAST({local.replace("e.time", "time")} AS DATE))
+             AS nights FROM e GROUP BY device)
+SELECT h.*, k.nights FROM h JOIN k USING (place_id) WHERE k.nights >= {NIGHT_MIN_NIGHTS}
+"""
+
+
+def person_homes_sql() -> str:
+    """Each resolved person's registered addresses found in the address register:
+    ``(person, lat, lon)``, one row per distinct building."""
+    return f"""
+WITH a AS (SELECT {place_key("address")} AS key, any_value(lat) AS lat, any_value(lon) AS lon
+           FROM reg_address WHERE lat IS NOT NULL GROUP BY key)
+SELECT DISTINCT p.person, a.lat, a.lon FROM _link_persons p JOIN a ON a.key = p.address_key
+"""
+
+
+def contradicted_sql() -> str:
+    """``(device, person)`` pairs where a prepaid line's registration names ``person``
+    (by document or by unique name) but the device sleeps farther than :data:`FAR_M`
+    from every registered address of that person: a false subscriber, common for
+    prepaid cards. Reads ``_link_subscription``, ``_link_night`` and
+    ``_link_person_home``."""
+    dist = haversine_sql("n.lat", "n.lon", "h.lat", "h.lon")
+    return f"""
+WITH named AS (
+  SELECT s.device, i.person FROM _link_subscription s
+  JOIN _link_person_ids i ON i.doc = s.subscriber_id WHERE s.prepaid
+  UNION
+  SELECT s.device, m.person FROM _link_subscription s
+  JOIN _link_person_names m ON m.name_key = s.name_key WHERE s.prepaid)
+SELECT named.device, named.person FROM named
+JOIN _link_night n ON n.device = named.device
+JOIN _link_person_home h ON h.person = named.person
+GROUP BY named.device, named.person HAVING min({dist}) >= {FAR_M}
+"""
+
+
+def subscriptions_sql() -> str:
+    """Each device's registered subscriptions current when it was first seen, with
+    their name, address and organisation keys (temporary ``_link_subscription``)."""
+    return f"""
+WITH line AS (SELECT d.device, d.first_seen, s.* FROM {DEVICES} d
+              JOIN reg_subscription s ON s.imsi = d.imsi
+              UNION ALL
+              SELECT d.device, d.first_seen, s.* FROM {DEVICES} d
+              JOIN reg_subscription s ON s.imsi IS NULL AND s.msisdn = d.msisdn)
+SELECT device, subscriber_id, {name_key("subscriber_name_latin")} AS name_key, record_id,
+       coalesce(contract = 'prepaid', FALSE) AS prepaid,
+       {place_key("address")} AS address_key,
+       {organisation_key("subscriber_organisation_latin")} AS organisation_key
+FROM line WHERE end_date IS NULL OR end_date >= CAST(first_seen AS DATE)
+"""
+
+
+def person_name_with_sql(column: str) -> str:
+    """Each (name key, ``column``) that belongs to exactly one resolved person: a name
+    shared by several people is often told apart by their address or employer."""
+    return f"""
+SELECT name_key, {column} AS key, any_value(person) AS person FROM _link_persons
+WHERE name_key <> '' AND {column} IS NOT NULL
+GROUP BY name_key, {column} HAVING count(DISTINCT person) = 1
 """
 
 
@@ -138,21 +256,44 @@ def evidence_sql() -> str:
     """Every piece of device-to-person evidence: device, person, via, confidence, detail."""
     c = CONFIDENCE
     return f"""
-WITH line AS (SELECT d.device, d.first_seen, s.* FROM {DEVICES} d
-              JOIN reg_subscription s ON s.imsi = d.imsi
-              UNION ALL
-              SELECT d.device, d.first_seen, s.* FROM {DEVICES} d
-              JOIN reg_subscription s ON s.imsi IS NULL AND s.msisdn = d.msisdn),
-sub AS (SELECT device, subscriber_id, {name_key("subscriber_name_latin")} AS name_key, record_id
-        FROM line WHERE end_date IS NULL OR end_date >= CAST(first_seen AS DATE))
+WITH sub AS (SELECT * FROM _link_subscription)
 SELECT sub.device, i.person, 'subscriber_id' AS via, {c["subscriber_id"]} AS confidence,
        'subscription ' || coalesce(sub.record_id, '?') || ' names document '
          || sub.subscriber_id AS detail
 FROM sub JOIN _link_person_ids i ON i.doc = sub.subscriber_id
+LEFT JOIN _link_contradicted x ON x.device = sub.device AND x.person = i.person
+WHERE x.device IS NULL
 UNION ALL
 SELECT sub.device, n.person, 'subscriber_name', {c["subscriber_name"]},
        'subscription ' || coalesce(sub.record_id, '?') || ' names ' || sub.name_key
 FROM sub JOIN _link_person_names n ON n.name_key = sub.name_key
+LEFT JOIN _link_contradicted x ON x.device = sub.device AND x.person = n.person
+WHERE x.device IS NULL
+UNION ALL
+SELECT device, any_value(person), 'subscriber_name_residence',
+       {c["subscriber_name_residence"]}, any_value(detail)
+FROM (SELECT DISTINCT sub.device, p.person,
+             'subscription ' || coalesce(sub.record_id, '?') || ' names ' || sub.name_key
+               || ', the only person of that name registered within {NEAR_M:.0f} m of where '
+               || 'the device spends its nights' AS detail
+      FROM sub JOIN _link_persons p ON p.name_key = sub.name_key AND sub.name_key <> ''
+      JOIN _link_person_home h ON h.person = p.person
+      JOIN _link_night n ON n.device = sub.device
+      WHERE {haversine_sql("n.lat", "n.lon", "h.lat", "h.lon")} < {NEAR_M})
+GROUP BY device HAVING count(DISTINCT person) = 1
+UNION ALL
+SELECT sub.device, a.person, 'subscriber_name_address', {c["subscriber_name_address"]},
+       'subscription ' || coalesce(sub.record_id, '?') || ' names ' || sub.name_key
+         || ' at ' || sub.address_key || ', this person''s registered address'
+FROM sub JOIN _link_person_name_address a
+  ON a.name_key = sub.name_key AND a.key = sub.address_key
+UNION ALL
+SELECT sub.device, o.person, 'subscriber_name_organisation',
+       {c["subscriber_name_organisation"]},
+       'subscription ' || coalesce(sub.record_id, '?') || ' names ' || sub.name_key
+         || ' of ' || sub.organisation_key || ', this person''s organisation'
+FROM sub JOIN _link_person_name_organisation o
+  ON o.name_key = sub.name_key AND o.key = sub.organisation_key
 UNION ALL
 SELECT v.primary_device, v.keeper, 'vehicle_keeper',
        {c["vehicle_keeper"]} * vd.confidence,
@@ -256,6 +397,27 @@ QUALIFY row_number() OVER (PARTITION BY vehicle, person, role ORDER BY confidenc
 """
 
 
+def _residence(engine: Engine, temp: TempFn) -> None:
+    """Temporary ``_link_night(device, lat, lon, nights)``, where each device with
+    enough night observations sleeps (the posterior mean over residential buildings
+    under the sector coverage model, :func:`tessera.life.places.posterior_sql`), and
+    ``_link_person_home(person, lat, lon)``."""
+    from tessera.life.coverage import coverage_sql
+    from tessera.life.places import posterior_sql
+    from tessera.life.settings import local_timezone
+
+    temp("_link_coverage", coverage_sql())
+    temp("_link_night_sector", night_histogram_sql(local_timezone(engine)))
+    temp(
+        "_link_night",
+        f"SELECT p.place_id AS device, p.lat, p.lon, k.nights "
+        f"FROM ({posterior_sql('_link_night_sector', True, '_link_coverage')}) p "
+        "JOIN (SELECT DISTINCT place_id, nights FROM _link_night_sector) k USING (place_id)",
+    )
+    temp("_link_person_home", person_homes_sql())
+    temp("_link_contradicted", contradicted_sql())
+
+
 def run(engine: Engine) -> Mapping[str, int]:
     """Write the vehicle, device-to-person and vehicle-to-person link tables."""
     counts = {VEHICLE_DEVICE: engine.materialise(VEHICLE_DEVICE, vehicle_device_sql())}
@@ -263,6 +425,10 @@ def run(engine: Engine) -> Mapping[str, int]:
         temp("_link_persons", persons_sql())
         temp("_link_person_ids", person_ids_sql())
         temp("_link_person_names", person_names_sql())
+        temp("_link_person_name_address", person_name_with_sql("address_key"))
+        temp("_link_person_name_organisation", person_name_with_sql("organisation_key"))
+        temp("_link_subscription", subscriptions_sql())
+        _residence(engine, temp)
         counts[VEHICLES] = engine.materialise(VEHICLES, vehicles_sql())
         temp("_link_verdict_device", verdicts_sql(engine, "device_person"))
         temp("_link_verdict_vehicle", verdicts_sql(engine, "vehicle_person"))
@@ -276,8 +442,11 @@ def run(engine: Engine) -> Mapping[str, int]:
                 f"UNION ALL {second_phone_sql('_link_first_pass')}"
             ),
         )
+        counts[DEVICE_EVIDENCE] = engine.materialise(
+            DEVICE_EVIDENCE, "SELECT * FROM _link_evidence_all"
+        )
         counts[DEVICE_PERSON] = engine.materialise(
-            DEVICE_PERSON, device_person_sql("_link_evidence_all")
+            DEVICE_PERSON, device_person_sql(DEVICE_EVIDENCE)
         )
         counts[VEHICLE_PERSON] = engine.materialise(
             VEHICLE_PERSON, judged_vehicle_person_sql(vehicle_person_sql())
