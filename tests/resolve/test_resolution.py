@@ -96,6 +96,42 @@ def test_rebuild_reuses_the_model_and_changes_nothing(built: Path, tmp_path: Pat
         assert model_after == model_before
 
 
+def test_a_model_estimated_for_other_comparisons_is_estimated_anew(
+    built: Path, tmp_path: Path
+) -> None:
+    """A stored model is reused only for the features, comparisons and rules it was
+    estimated for: a kind whose blocking rules changed (a new Tessera version), or a
+    model stored without its fingerprint (an older one), is estimated again, once."""
+    import dataclasses
+
+    from tessera.resolve.kinds import KINDS, KindSpec
+    from tessera.resolve.stage import MODELS, STRUCTURE_KEY, previous_records, resolve_kind
+
+    path = copy_ws(built, tmp_path / "changed")
+    spec = KINDS["vehicle"]
+    changed = dataclasses.replace(spec, blocking=(*spec.blocking, "l.colour = r.colour"))
+    assert changed.structure() != spec.structure()
+    with Workspace.open(path) as ws:
+        e = ws.engine
+
+        def run(kind_spec: KindSpec) -> bool:
+            e.temp_table("resolution_features_vehicle", kind_spec.features())
+            prev = previous_records(e, "vehicle")
+            return resolve_kind(e, kind_spec, previous=prev).trained
+
+        assert run(spec) is False  # unchanged: the stored model
+        assert run(changed) is True  # other blocking rules: estimated anew ...
+        assert run(changed) is False  # ... once
+        [(text,)] = e.fetch_rows(f"SELECT settings FROM {MODELS} WHERE kind = 'vehicle'")
+        assert json.loads(text)[STRUCTURE_KEY] == changed.structure()
+        # a model stored by a version that kept no fingerprint
+        stripped = {k: v for k, v in json.loads(text).items() if k != STRUCTURE_KEY}
+        e.execute(
+            f"UPDATE {MODELS} SET settings = ? WHERE kind = 'vehicle'", [json.dumps(stripped)]
+        )
+        assert run(changed) is True
+
+
 def test_incremental_run_equals_a_full_run(district: Path, tmp_path: Path) -> None:
     """Ingest 98% of the residents, build; then the other 2%: the incremental build gives
     exactly the clusters of a full scoring with the same model."""

@@ -63,6 +63,42 @@ class KindSpec:
     # whatever their weights (two numbers are two lines): clustering keeps them apart
     apart: str | None = None
 
+    def structure(self) -> str:
+        """A fingerprint of what an estimated model depends on: the features query,
+        the comparisons (level conditions, term-frequency columns, fixed m), the
+        blocking and training rules and the estimation settings. A stored model whose
+        fingerprint differs was estimated for other comparisons and is not reused."""
+        import hashlib
+        import json
+
+        comparisons = [
+            (
+                c["output_column_name"],
+                [
+                    (
+                        level["sql_condition"],
+                        level.get("tf_adjustment_column"),
+                        level.get("m_probability") if level.get("fix_m_probability") else None,
+                    )
+                    for level in c["comparison_levels"]
+                ],
+            )
+            for c in self.settings().create_settings_dict("duckdb")["comparisons"]
+        ]
+        text = json.dumps(
+            [
+                self.features(),
+                comparisons,
+                self.blocking,
+                self.training_blocks,
+                self.prior_rules,
+                self.prior_recall,
+                self.prior_from_pairs,
+                self.u_pairs,
+            ]
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     def settings(self) -> Any:
         """The Splink settings (a ``SettingsCreator``) for this kind."""
         from splink import SettingsCreator

@@ -9,7 +9,10 @@ For each kind in :data:`~tessera.resolve.kinds.KINDS`:
    training blocks, then the prior implied by the model's scores of all candidate
    pairs (:func:`prior_from_pairs`). Weights are then bounded (:func:`bounded`) and
    the model, with the term frequencies it saw, is stored in ``resolution_model`` and
-   ``resolution_tf``. Later runs reuse it (``tessera build --retrain`` replaces it).
+   ``resolution_tf``. Later runs reuse it (``tessera build --retrain`` replaces it)
+   as long as the kind's features, comparisons and rules are those it was estimated
+   for (:meth:`~tessera.resolve.kinds.KindSpec.structure`); a model estimated for
+   others (an earlier version of Tessera) is estimated anew.
 3. **Pairs.** Candidate pairs from the blocking rules are scored; pairs at or above
    the kind's ``keep`` probability are stored in ``resolution_pair_<kind>`` with every
    per-comparison weight (the explanation). When the records only grew since the last
@@ -41,6 +44,9 @@ from tessera.resolve.kinds import KINDS, KindSpec, rule
 RECORDS = "resolution_record"
 ENTITIES = "resolution_entity"
 MODELS = "resolution_model"
+# the key under which a stored model's settings keep the KindSpec.structure they were
+# estimated for (left out of what Splink is given)
+STRUCTURE_KEY = "tessera_structure"
 TERM_FREQUENCIES = "resolution_tf"
 JUDGEMENTS = "resolution_judgement"
 
@@ -239,6 +245,7 @@ def _train(
             }
     for note in notes:
         say(f"{spec.kind}: {note}")
+    settings[STRUCTURE_KEY] = spec.structure()
     text = json.dumps(settings, sort_keys=True)
     model_id = hashlib.sha256(text.encode()).hexdigest()[:16]
     now = dt.datetime.now(dt.UTC)
@@ -289,7 +296,8 @@ def _linker(
     gets Splink's own record frequencies."""
     from splink import Linker
 
-    linker = Linker(api.register(table), model.settings, log_level=None)
+    splink_settings = {k: v for k, v in model.settings.items() if k != STRUCTURE_KEY}
+    linker = Linker(api.register(table), splink_settings, log_level=None)
     types = dict(work.columns(table))
     for col, frozen in freqs.items():
         lookup = f"tf_lookup_{col}"
@@ -344,6 +352,12 @@ def resolve_kind(
     try:
         copy_in(work, feats, engine.fetch_arrow(f"SELECT * FROM {quote(feats)}"))
         model = load_model(engine, spec.kind)
+        if model is not None and model.settings.get(STRUCTURE_KEY) != spec.structure():
+            say(
+                f"{spec.kind}: the stored model was estimated for other comparisons, "
+                "features or blocking rules (an earlier Tessera version): estimating anew"
+            )
+            model = None
         trained = model is None
         if model is None:
             say(f"{spec.kind}: estimating the model from {n:,} records")
