@@ -1,7 +1,8 @@
 """Attribution of devices to people from registries and where a device sleeps, on
 hand-built records whose answer is known: namesakes told apart by their registered
 address, their employer or where the phone spends its nights, and a prepaid card
-registered to somebody who lives elsewhere."""
+registered to somebody who lives elsewhere, and corporate lines that name only their
+organisation."""
 
 from __future__ import annotations
 
@@ -37,9 +38,12 @@ LINES = (
     ("003", "prepaid", "Paul Becker", None, None, None),
     ("004", "prepaid", "Anna Vogt", "DOC7", None, None),  # sleeps far from Anna's home
     ("005", "prepaid", "Jonas Wolf", "DOC8", None, None),  # sleeps at Jonas's home
+    ("006", "corporate", None, None, None, "Company 7 AG"),  # sleeps south
+    ("007", "corporate", None, None, None, "Company 260"),  # sleeps south
 )
 # where each line's phone spends its nights
-NIGHTS = {"001": "S-SOUTH", "002": "S-NORTH", "003": "S-SOUTH", "004": "S-SOUTH", "005": "S-SOUTH"}
+NIGHTS = {"001": "S-SOUTH", "002": "S-NORTH", "003": "S-SOUTH", "004": "S-SOUTH",
+          "005": "S-SOUTH", "006": "S-SOUTH", "007": "S-SOUTH"}  # fmt: skip
 
 
 def _world(ws: Workspace) -> None:
@@ -103,7 +107,7 @@ def test_namesakes_are_told_apart_and_false_prepaid_registrations_dropped(
     _world(ws)
     with ws.engine.transaction():
         counts = attribute.run(ws.engine)
-    assert counts[attribute.DEVICE_PERSON] == 4
+    assert counts[attribute.DEVICE_PERSON] == 5
     got = {
         d: (p, vias)
         for d, p, vias in ws.engine.fetch_rows(
@@ -125,6 +129,10 @@ def test_namesakes_are_told_apart_and_false_prepaid_registrations_dropped(
     # Jonas Wolf's card sleeps where he lives: his document stands
     assert got["imsi:005"][0] == "person:8"
     assert "subscriber_id" in got["imsi:005"][1]
+    # a corporate line naming only Company 7 sleeps where its one member lives
+    assert got["imsi:006"] == ("person:4", ["organisation_residence"])
+    # nobody of Company 260 lives where line 007 sleeps: no link
+    assert "imsi:007" not in got
     # every piece of evidence is stored, and the chosen links cite theirs
     [(stored, cited)] = ws.engine.fetch_rows(
         f"SELECT count(*), count(*) FILTER (WHERE detail <> '') FROM {attribute.DEVICE_EVIDENCE}"

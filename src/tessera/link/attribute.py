@@ -21,7 +21,9 @@ Three kinds of evidence meet here, each a hypothesis with a confidence and a rea
    :data:`NIGHT_MIN_NIGHTS` nights) lies within :data:`NEAR_M` of the registered
    address of exactly one of them. Prepaid registrations are often false: a prepaid
    line's document or name is dropped when the device sleeps farther than
-   :data:`FAR_M` from every registered address of the person it names. Contact lists
+   :data:`FAR_M` from every registered address of the person it names. A corporate
+   line that names only its organisation goes to the one person of that organisation
+   registered in the building where the device most likely sleeps. Contact lists
    that save the number under a full name count as a name does, more the more lists
    agree. Every piece of evidence is stored in ``link_device_evidence``.
 3. **Chains**: a second phone (``link_second_phone``) points to the person of its
@@ -72,6 +74,7 @@ CONFIDENCE = {
     "subscriber_name_address": 0.95,
     "subscriber_name_organisation": 0.93,
     "subscriber_name_residence": 0.9,
+    "organisation_residence": 0.9,
     "vehicle_keeper": 0.6,
     "keeper_id": 0.95,
     "keeper_name": 0.8,
@@ -168,11 +171,13 @@ SELECT h.*, k.nights FROM h JOIN k USING (place_id) WHERE k.nights >= {NIGHT_MIN
 
 def person_homes_sql() -> str:
     """Each resolved person's registered addresses found in the address register:
-    ``(person, lat, lon)``, one row per distinct building."""
+    ``(person, lat, lon, building)``, one row per distinct building."""
     return f"""
-WITH a AS (SELECT {place_key("address")} AS key, any_value(lat) AS lat, any_value(lon) AS lon
+WITH a AS (SELECT {place_key("address")} AS key, any_value(lat) AS lat, any_value(lon) AS lon,
+                  any_value(record_id) AS building
            FROM reg_address WHERE lat IS NOT NULL GROUP BY key)
-SELECT DISTINCT p.person, a.lat, a.lon FROM _link_persons p JOIN a ON a.key = p.address_key
+SELECT DISTINCT p.person, a.lat, a.lon, a.building FROM _link_persons p
+JOIN a ON a.key = p.address_key
 """
 
 
@@ -280,6 +285,18 @@ FROM (SELECT DISTINCT sub.device, p.person,
       JOIN _link_person_home h ON h.person = p.person
       JOIN _link_night n ON n.device = sub.device
       WHERE {haversine_sql("n.lat", "n.lon", "h.lat", "h.lon")} < {NEAR_M})
+GROUP BY device HAVING count(DISTINCT person) = 1
+UNION ALL
+SELECT device, any_value(person), 'organisation_residence',
+       {c["organisation_residence"]}, any_value(detail)
+FROM (SELECT DISTINCT sub.device, p.person,
+             'subscription ' || coalesce(sub.record_id, '?') || ' is a line of '
+               || sub.organisation_key || ', and this is the only person of it registered '
+               || 'in the building where the device most likely spends its nights ('
+               || n.building || ')' AS detail
+      FROM sub JOIN _link_persons p ON p.organisation_key = sub.organisation_key
+      JOIN _link_person_home h ON h.person = p.person
+      JOIN _link_night n ON n.device = sub.device AND n.building = h.building)
 GROUP BY device HAVING count(DISTINCT person) = 1
 UNION ALL
 SELECT sub.device, a.person, 'subscriber_name_address', {c["subscriber_name_address"]},
@@ -398,10 +415,11 @@ QUALIFY row_number() OVER (PARTITION BY vehicle, person, role ORDER BY confidenc
 
 
 def _residence(engine: Engine, temp: TempFn) -> None:
-    """Temporary ``_link_night(device, lat, lon, nights)``, where each device with
-    enough night observations sleeps (the posterior mean over residential buildings
-    under the sector coverage model, :func:`tessera.life.places.posterior_sql`), and
-    ``_link_person_home(person, lat, lon)``."""
+    """Temporary ``_link_night(device, lat, lon, building, nights)``, where each device
+    with enough night observations sleeps (the posterior mean over residential
+    buildings under the sector coverage model, :func:`tessera.life.places.posterior_sql`,
+    and its most likely building), and ``_link_person_home(person, lat, lon,
+    building)``."""
     from tessera.life.coverage import coverage_sql
     from tessera.life.places import posterior_sql
     from tessera.life.settings import local_timezone
@@ -410,7 +428,7 @@ def _residence(engine: Engine, temp: TempFn) -> None:
     temp("_link_night_sector", night_histogram_sql(local_timezone(engine)))
     temp(
         "_link_night",
-        f"SELECT p.place_id AS device, p.lat, p.lon, k.nights "
+        f"SELECT p.place_id AS device, p.lat, p.lon, p.building, k.nights "
         f"FROM ({posterior_sql('_link_night_sector', True, '_link_coverage')}) p "
         "JOIN (SELECT DISTINCT place_id, nights FROM _link_night_sector) k USING (place_id)",
     )
