@@ -89,8 +89,10 @@ def _vehicle_user(ws: Workspace, truth: Truth) -> dict[str, float]:
             f"""
 WITH v AS (SELECT vehicle_id, regexp_replace(upper(plate), '[^A-Z0-9]', '', 'g') AS plate, kind
            FROM _eval_vehicles),
-primary_user AS (SELECT vehicle_id, arg_max(person_id, trips) AS person_id FROM _eval_use
-                 WHERE role = 'driver' GROUP BY vehicle_id),
+primary_user AS (SELECT vehicle_id,
+                        arg_max(person_id, CAST(role = 'driver' AS BIGINT) * 1000000 + trips)
+                          AS person_id
+                 FROM _eval_use GROUP BY vehicle_id),
 t AS (SELECT v.plate, v.kind, CASE WHEN v.kind <> 'taxi' THEN u.person_id END AS person_id
       FROM v LEFT JOIN primary_user u USING (vehicle_id)),
 p AS (SELECT l.vehicle, e.person_id FROM {VEHICLE_PERSON} l

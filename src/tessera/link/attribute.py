@@ -5,7 +5,8 @@ Three kinds of evidence meet here, each a hypothesis with a confidence and a rea
 1. **Co-travel** (``cotravel_pair``, kind ``vehicle_device``): a device rides in a
    vehicle when their pair is surprising (:data:`LINK_BITS`), among the strongest of
    the vehicle's devices (:data:`REL_VEHICLE` of its best) and of the device's
-   vehicles (:data:`REL_DEVICE` of its best), and not more often apart than together.
+   vehicles (:data:`REL_DEVICE` of its best), seen together on at least
+   :data:`LINK_MIN_DAYS` days, and not more often apart than together.
    The vehicle's strongest device is its *primary* device. A vehicle is **shared**
    (a taxi, a pool car) when its registry says taxi or rental, or when at least
    :data:`SHARED_MIN_DEVICES` devices ride in it: it is then linked to no single person.
@@ -56,6 +57,9 @@ SECOND_PHONES = "link_second_phone"
 
 LINK_BITS = 40.0
 REL_VEHICLE = 0.3
+# ... on at least this many distinct days: a car seen with a phone on one day only is a
+# lift or a coincidence (through traffic passing a phone's sector at the same minutes)
+LINK_MIN_DAYS = 3
 REL_DEVICE = 0.5
 SHARED_MIN_DEVICES = 4
 SHARED_KINDS = ("taxi", "rental")
@@ -100,7 +104,7 @@ SELECT vehicle, device, bits, units, places, days, together, apart, rel_vehicle,
        least(0.99, 1 - pow(2, -bits / 10)) * least(1.0, rel_device) AS confidence
 FROM p
 WHERE bits >= {LINK_BITS} AND rel_vehicle >= {REL_VEHICLE} AND rel_device >= {REL_DEVICE}
-  AND together >= apart
+  AND together >= apart AND days >= {LINK_MIN_DAYS}
 """
 
 
