@@ -568,11 +568,18 @@ def test_every_stage_declares_the_tables_it_reads(
 
         def wrapper(self: DuckDBEngine, sql: str, *args: object, **kwargs: object) -> object:
             if current and self.path is not None:
+                # sqlglot parses by recursive descent: the person features' nested
+                # transliteration folds go deeper than Python's default limit (pure
+                # Python calls, so a higher limit costs no C stack on 3.11+)
+                limit = sys.getrecursionlimit()
+                sys.setrecursionlimit(max(limit, 20_000))
                 try:
                     trees = sqlglot.parse(sql, read="duckdb")
                 except sqlglot.errors.ParseError:
                     unparsed.append(sql[:200])
                     trees = []
+                finally:
+                    sys.setrecursionlimit(limit)
                 for tree in trees:
                     if tree is not None:
                         read[current[-1]].update(t.name for t in tree.find_all(exp.Table))
