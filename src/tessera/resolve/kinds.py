@@ -31,6 +31,11 @@ from tessera.resolve.sql import (
     without_particles,
 )
 
+# The version of the estimation procedure (tessera.resolve.stage._train), part of every
+# model's fingerprint: a change that alters what the same comparisons estimate bumps it,
+# so that stored models are estimated anew (2: u from every sampled pair)
+ESTIMATION_VERSION = 2
+
 
 @dataclass(frozen=True)
 class KindSpec:
@@ -64,9 +69,10 @@ class KindSpec:
     apart: str | None = None
 
     def structure(self) -> str:
-        """A fingerprint of what an estimated model depends on: the features query,
-        the comparisons (level conditions, term-frequency columns, fixed m), the
-        blocking and training rules and the estimation settings. A stored model whose
+        """A fingerprint of what an estimated model depends on: the estimation
+        procedure's version, the features query, the comparisons (level conditions,
+        term-frequency columns, fixed m), the blocking and training rules and the
+        estimation settings. A stored model whose
         fingerprint differs was estimated for other comparisons and is not reused."""
         import hashlib
         import json
@@ -87,6 +93,7 @@ class KindSpec:
         ]
         text = json.dumps(
             [
+                ESTIMATION_VERSION,
                 self.features(),
                 comparisons,
                 self.blocking,
