@@ -167,7 +167,7 @@ def _located(
 
 
 def _stays_of_chunk(
-    data: pa.Table, sources: list[str], sectors: pa.Array, first_id: int
+    data: pa.Table, sources: list[str], n_sec: int, first_id: int
 ) -> tuple[pa.Table, pa.Table, pa.Table]:
     """Stays, place-sector support and GPS fixes per place of a chunk sorted by (code,
     t, obs_id)."""
@@ -249,7 +249,7 @@ def _stays_of_chunk(
         (t[inside][cell] // BUCKET_S).astype(np.int64),
         ev_place[cell],
         ev_sec[cell],
-        len(sectors),
+        n_sec,
     )
     place_sectors = pa.table(
         {
@@ -335,10 +335,7 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
         "SELECT sensor_id, CAST(row_number() OVER (ORDER BY sensor_id) - 1 AS INTEGER) AS sec "
         f"FROM {SECTORS}",
     )
-    sectors = pa.array(
-        [r[0] for r in engine.fetch_rows(f"SELECT sensor_id FROM {SECTOR_CODES} ORDER BY sec")],
-        pa.string(),
-    )
+    [(n_sec,)] = engine.fetch_rows(f"SELECT count(*) FROM {SECTOR_CODES}")
     # every located observation, read once, as integers: the position of a cell event
     # is its sector's (looked up by number per chunk) and only GPS-grade fixes keep
     # their own (in _life_fix, by obs_id), so the keyed table stays narrow
@@ -360,7 +357,7 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
         f"SELECT c.sec, s.lat, s.lon, least(greatest(s.spread_m, {lo_unc}), {hi_unc}) AS unc "
         f"FROM {SECTOR_CODES} c JOIN {SECTORS} s USING (sensor_id) ORDER BY c.sec"
     )
-    if where.num_rows != len(sectors):
+    if where.num_rows != n_sec:
         raise StageError(f"stays: {SECTORS} holds a sensor_id more than once")
     sector_pos = tuple(where.column(k).to_numpy() for k in ("lat", "lon", "unc"))
     stay_schema = pa.schema(
@@ -405,7 +402,7 @@ def detect(engine: Engine, temp: TempFn, progress: Progress | None = None) -> di
         if progress:
             progress("stays", k, len(chunks))
         data = _located(engine, lo, hi, sector_pos)
-        stays, place_sectors, place_gps = _stays_of_chunk(data, sources, sectors, next_id)
+        stays, place_sectors, place_gps = _stays_of_chunk(data, sources, int(n_sec), next_id)
         next_id += stays.num_rows
         engine.append_arrow("_life_stay_raw", stays.cast(stay_schema))
         engine.append_arrow(PLACE_SECTORS, place_sectors)

@@ -45,7 +45,7 @@ from tessera.engines.base import Engine, TempFn
 from tessera.link.cotravel import DEVICES, PAIRS
 from tessera.link.judgements import verdicts_sql
 from tessera.link.keys import haversine_sql
-from tessera.resolve.kinds import LEGAL_FORMS
+from tessera.resolve.kinds import without_legal_forms
 from tessera.resolve.sql import address_key, tokens, translit
 
 VEHICLE_DEVICE = "link_vehicle_device"
@@ -118,10 +118,8 @@ def place_key(expr: str) -> str:
 def organisation_key(expr: str) -> str:
     """An organisation's name folded to its words without legal form (SQL):
     ``Company 071 GmbH`` and ``company 071`` agree."""
-    forms = "|".join(LEGAL_FORMS)
     words = f"regexp_replace({translit(f'lower({expr})')}, '[^a-z0-9]+', ' ', 'g')"
-    bare = f"regexp_replace({words}, '\\b({forms})\\b', ' ', 'g')"
-    return f"nullif(trim(regexp_replace({bare}, ' +', ' ', 'g')), '')"
+    return f"nullif(trim(regexp_replace({without_legal_forms(words)}, ' +', ' ', 'g')), '')"
 
 
 def persons_sql() -> str:
@@ -162,13 +160,12 @@ def night_histogram_sql(zone: str) -> str:
     z = zone.replace("'", "''")
     local = f"timezone('{z}', e.time)"
     return f"""
-WITH e AS (SELECT d.device, e.sensor_id, e.time FROM obs_device_event e
-           JOIN {DEVICES} d ON d.imsi = e.imsi
+WITH e AS (SELECT d.device, e.sensor_id, e.time, CAST({local} AS DATE) AS night
+           FROM obs_device_event e JOIN {DEVICES} d ON d.imsi = e.imsi
            WHERE e.sensor_id IS NOT NULL AND e.lat IS NULL AND hour({local}) < {NIGHT_END_HOUR}),
 h AS (SELECT device AS place_id, sensor_id, count(DISTINCT floor(epoch(time) / 1800)) AS n
       FROM e GROUP BY device, sensor_id),
-k AS (SELECT device AS place_id, count(DISTINCT CAST({local.replace("e.time", "time")} AS DATE))
-             AS nights FROM e GROUP BY device)
+k AS (SELECT device AS place_id, count(DISTINCT night) AS nights FROM e GROUP BY device)
 SELECT h.*, k.nights FROM h JOIN k USING (place_id) WHERE k.nights >= {NIGHT_MIN_NIGHTS}
 """
 
@@ -261,6 +258,18 @@ LEFT JOIN {VEHICLE_DEVICE} vd ON vd.vehicle = plates.plate AND vd.is_primary
 """
 
 
+def _name_with_sql(via: str, key: str, word: str, what: str) -> str:
+    """Evidence ``via``: the subscription's name and its ``key`` (an address or an
+    organisation key) belong to exactly one resolved person (the temporary table
+    :func:`person_name_with_sql` makes for ``key``)."""
+    table = f"_link_person_name_{key.removesuffix('_key')}"
+    return f"""
+SELECT sub.device, w.person, '{via}', {CONFIDENCE[via]},
+       'subscription ' || coalesce(sub.record_id, '?') || ' names ' || sub.name_key
+         || ' {word} ' || sub.{key} || ', this person''s {what}'
+FROM sub JOIN {table} w ON w.name_key = sub.name_key AND w.key = sub.{key}"""
+
+
 def evidence_sql() -> str:
     """Every piece of device-to-person evidence: device, person, via, confidence, detail."""
     c = CONFIDENCE
@@ -303,18 +312,9 @@ FROM (SELECT DISTINCT sub.device, p.person,
       JOIN _link_night n ON n.device = sub.device AND n.building = h.building)
 GROUP BY device HAVING count(DISTINCT person) = 1
 UNION ALL
-SELECT sub.device, a.person, 'subscriber_name_address', {c["subscriber_name_address"]},
-       'subscription ' || coalesce(sub.record_id, '?') || ' names ' || sub.name_key
-         || ' at ' || sub.address_key || ', this person''s registered address'
-FROM sub JOIN _link_person_name_address a
-  ON a.name_key = sub.name_key AND a.key = sub.address_key
+{_name_with_sql("subscriber_name_address", "address_key", "at", "registered address")}
 UNION ALL
-SELECT sub.device, o.person, 'subscriber_name_organisation',
-       {c["subscriber_name_organisation"]},
-       'subscription ' || coalesce(sub.record_id, '?') || ' names ' || sub.name_key
-         || ' of ' || sub.organisation_key || ', this person''s organisation'
-FROM sub JOIN _link_person_name_organisation o
-  ON o.name_key = sub.name_key AND o.key = sub.organisation_key
+{_name_with_sql("subscriber_name_organisation", "organisation_key", "of", "organisation")}
 UNION ALL
 SELECT v.primary_device, v.keeper, 'vehicle_keeper',
        {c["vehicle_keeper"]} * vd.confidence,
@@ -447,8 +447,8 @@ def run(engine: Engine) -> Mapping[str, int]:
         temp("_link_persons", persons_sql())
         temp("_link_person_ids", person_ids_sql())
         temp("_link_person_names", person_names_sql())
-        temp("_link_person_name_address", person_name_with_sql("address_key"))
-        temp("_link_person_name_organisation", person_name_with_sql("organisation_key"))
+        for key in ("address_key", "organisation_key"):
+            temp(f"_link_person_name_{key.removesuffix('_key')}", person_name_with_sql(key))
         temp("_link_subscription", subscriptions_sql())
         _residence(engine, temp)
         counts[VEHICLES] = engine.materialise(VEHICLES, vehicles_sql())

@@ -701,9 +701,14 @@ LEGAL_FORMS = (
 )  # fmt: skip
 
 
-def _organisation_features() -> str:
+def without_legal_forms(expr: str) -> str:
+    """``expr`` (lower-case SQL text) with the words of :data:`LEGAL_FORMS` removed."""
     forms = "|".join(LEGAL_FORMS)
-    name = f"trim(regexp_replace(name_latin, '\\b({forms})\\b', '', 'g'))"
+    return f"regexp_replace({expr}, '\\b({forms})\\b', '', 'g')"
+
+
+def _organisation_features() -> str:
+    name = f"trim({without_legal_forms('name_latin')})"
     return f"""
 SELECT obs_id AS unique_id, source, record_id,
   {_party_key(name)} AS name_key, {tokens(translit(name))} AS name_tokens,

@@ -200,8 +200,8 @@ def _train(
         except SplinkException as exc:  # no pair satisfies the rules: keep the default
             notes.append(f"prior left at its default: {str(exc).splitlines()[0]}")
         # every pair of the sample is counted (min_count_per_level=None): Splink's
-        # default stops at the first chunk in which every level has 100 pairs, a few
-        # dozen right-hand records of the sample, each paired only with records of
+        # default stops at the first chunk in which every level has 100 pairs, about 20
+        # right-hand records of the sample, each paired only with records of
         # smaller id, so the u it gave depended on the ids (the ingest order) and the
         # model with it (docs/resolution.md, "Estimates that do not depend on the ids")
         linker.training.estimate_u_using_random_sampling(
