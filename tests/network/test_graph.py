@@ -74,11 +74,14 @@ def test_two_communities_and_the_broker(engine: DuckDBEngine) -> None:
     assert len({comm[x] for x in A}) == 1
     assert len({comm[x] for x in B}) == 1
     assert comm[A[0]] != comm[B[0]]
-    assert set(comm.values()) == {0, 1}
+    # CPM: K's two ties (weight 1) into either clique fall short of gamma (1.25 times the
+    # graph's weight per pair: 1.0) for each of its five members: K is on its own
+    assert comm[K] not in (comm[A[0]], comm[B[0]])
+    assert set(comm.values()) == {0, 1, 2}
     sizes = dict(
         engine.fetch_rows(f"SELECT community, any_value(size) FROM {COMMUNITY} GROUP BY 1")
     )
-    assert sorted(sizes.values()) == [5, 6]
+    assert sorted(sizes.values()) == [1, 5, 5]
     cent = {
         r[0]: r[1:]
         for r in engine.fetch_rows(
@@ -95,9 +98,12 @@ def test_two_communities_and_the_broker(engine: DuckDBEngine) -> None:
     assert cent[K][1] == pytest.approx(4.0)
     assert cent[A[2]][0] == 5
     assert cent[A[2]][1] == pytest.approx(8.2)
-    # rank by strength within the community: a3 (8.2) is first of the a-clique
-    if comm[K] != comm[A[0]]:
-        assert cent[A[2]][4] == 1
+    # rank by strength within the community: a1 and a2 (9.0: their tie to K counts)
+    # before a3 (8.2), before a4 and a5 (8.0); K is first of its own
+    assert {cent[A[0]][4], cent[A[1]][4]} == {1, 2}
+    assert cent[A[2]][4] == 3
+    assert {cent[A[3]][4], cent[A[4]][4]} == {4, 5}
+    assert cent[K][4] == 1
 
 
 def test_leiden_is_reproducible(engine: DuckDBEngine) -> None:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tessera.life import tables as life
 from tessera.network import tables
-from tessera.network.ties import COPRESENCE_FACTOR, MAX_SHARING, PLACE_WEIGHT, ties
+from tessera.network.ties import (
+    COPRESENCE_FACTOR,
+    MAX_SHARING,
+    PLACE_NEIGHBOURS,
+    PLACE_WEIGHT,
+    ties,
+)
 from tessera.workspace import Workspace
 
 T0 = "TIMESTAMPTZ '2026-10-05 10:00:00+00'"
@@ -127,3 +135,38 @@ def test_people_sharing_a_small_workplace_or_home_are_linked(ws: Workspace) -> N
         ("person:1", "person:4", 0.0, h, h),
         ("person:2", "person:3", 0.0, w, w),
     ]
+
+
+def test_a_large_workplace_is_linked_around_a_ring_with_the_cliques_strength(
+    ws: Workspace,
+) -> None:
+    import math
+
+    import igraph
+
+    k = 2 * PLACE_NEIGHBOURS + 10  # just too many for every pair
+    staff = [f"person:m{i:03d}" for i in range(k)]
+    _build(ws, [], [], tuple(_work(s, "MINISTRY") for s in staff))
+    rows = ws.engine.fetch_rows(f"SELECT a, b, place_weight FROM {tables.EDGE}")
+    offsets = {
+        math.floor(((k - 1) / 2) ** (j / PLACE_NEIGHBOURS)) for j in range(1, PLACE_NEIGHBOURS + 1)
+    }
+    # each subject links to the subjects len(offsets) places after it: k * offsets pairs
+    assert len(rows) == k * len(offsets) < k * (k - 1) // 2
+    assert len({(a, b) for a, b, _ in rows}) == len(rows)
+    assert all(a < b for a, b, _ in rows)
+    strength = dict.fromkeys(staff, 0.0)
+    for a, b, w in rows:
+        strength[a] += w
+        strength[b] += w
+    clique = (k - 1) * PLACE_WEIGHT["work"] / math.log(1 + k)
+    assert all(v == pytest.approx(clique) for v in strength.values())
+    g = igraph.Graph.TupleList([(a, b) for a, b, _ in rows])
+    assert g.vcount() == k
+    assert g.is_connected()
+    # no quarter of the ring is cut off cheaply: at least a third of its members'
+    # links leave it (a ring of nearest neighbours only would keep all but a few)
+    quarter = set(staff[: k // 4])
+    leaving = sum(1 for a, b, _ in rows if (a in quarter) != (b in quarter))
+    touching = sum(1 for a, b, _ in rows if a in quarter or b in quarter)
+    assert leaving / touching > 1 / 3

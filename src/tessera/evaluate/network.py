@@ -12,11 +12,24 @@ people.
   ``network.tie.auc_<kind>`` is the same for the true ties of one kind (``family``,
   ``friend``, ``colleague``, ``acquaintance`` in the simulator) against the same
   negatives; ``.recovered`` is the share of true ties with an edge.
+- ``network.tie.auc_observable``: the same over the true ties the data holds a trace
+  of (``network.tie.observable`` is their share): the workspace holds a communication
+  (``obs_communication``) or a contact-list entry (``obs_contact``) between numbers of
+  the two people (``devices.parquet``), or they share a home or a workplace building
+  (``persons.parquet``), or they met (``meetings.parquet``). A tie with no trace (in
+  the simulator, most acquaintances: random pairs of people who seldom or never
+  communicate) is a random pair to any method. ``network.tie.auc_ceiling`` is the
+  AUC of an oracle that scores every observable tie 1 and everything else 0: the
+  best ``network.tie.auc`` any weight can reach on this data.
 - ``network.community.nmi``: normalised mutual information between the Leiden
   communities (``net_community``) and the true organisations, over the scored people
   who belong to an organisation and are in the graph (``network.community.people``);
   ``network.community.coverage`` is the share of the scored organisation members who
-  are in the graph.
+  are in the graph. NMI rewards splitting when most organisations are small: with
+  everyone in a community of their own it is ``network.community.nmi_alone`` (0.88 on
+  the ``small`` simulation), the baseline to read it against;
+  ``network.community.adjusted_rand`` (0 for a chance partition, and 0 for everyone
+  alone) is not fooled that way.
 """
 
 from __future__ import annotations
@@ -25,10 +38,12 @@ from typing import TYPE_CHECKING
 
 from tessera.evaluate.harness import Provider, SkipProvider, arrow_view, share
 from tessera.evaluate.life import _subjects
-from tessera.evaluate.scores import nmi, roc_auc
+from tessera.evaluate.scores import adjusted_rand, nmi, roc_auc
 from tessera.network import tables
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from tessera.evaluate.truth import Truth
     from tessera.workspace import Workspace
 
@@ -85,14 +100,74 @@ def _ties(ws: Workspace, truth: Truth) -> dict[str, float]:
         scores = [weights.get(p, 0.0) for p in pairs] + negative_scores
         return roc_auc(scores, [True] * len(pairs) + [False] * len(negative_scores))
 
+    observable = _observable(ws, truth, positives)
+    ceiling = roc_auc(
+        [1.0 if p in observable else 0.0 for p in sorted(tied)] + [0.0] * len(negatives),
+        [True] * len(tied) + [False] * len(negatives),
+    )
     out = {
         "network.tie.auc": auc(sorted(tied)),
+        "network.tie.auc_observable": auc(sorted(observable)) if observable else float("nan"),
+        "network.tie.auc_ceiling": ceiling,
+        "network.tie.observable": share(len(observable), len(tied)),
         "network.tie.positives": len(tied),
         "network.tie.recovered": share(sum(1 for p in tied if p in weights), len(tied)),
     }
     for kind in sorted(set(kinds.values())):
         out[f"network.tie.auc_{kind}"] = auc(sorted(p for p, k in kinds.items() if k == kind))
     return out
+
+
+def _observable(ws: Workspace, truth: Truth, positives: pa.Table) -> set[tuple[str, str]]:
+    """The pairs of ``positives`` (subject ``a < b``) with a trace in the data: see the
+    module docstring."""
+    devices = truth.read("devices.parquet", ["person_id", "msisdn"])
+    persons = truth.read("persons.parquet", ["person_id", "home_building", "work_building"])
+    meetings = truth.read("meetings.parquet", ["meeting_id", "participants"])
+    names = set(ws.engine.table_names())
+    traces = []
+    if "obs_communication" in names:
+        traces.append("SELECT from_number AS x, to_number AS y FROM obs_communication")
+    if "obs_contact" in names:
+        traces.append("SELECT owner_number, listed_number FROM obs_contact")
+    numbers = (
+        f"""
+        SELECT DISTINCT least(sa.subject, sb.subject) AS a,
+               greatest(sa.subject, sb.subject) AS b
+        FROM ({" UNION ALL ".join(traces)}) t
+        JOIN _eval_net_dev da ON da.msisdn = t.x
+        JOIN _eval_net_subject sa ON sa.person_id = da.person_id
+        JOIN _eval_net_dev db ON db.msisdn = t.y
+        JOIN _eval_net_subject sb ON sb.person_id = db.person_id
+        UNION ALL"""
+        if traces
+        else ""
+    )
+    with (
+        arrow_view(ws, "_eval_net_pos", positives),
+        arrow_view(ws, "_eval_net_dev", devices),
+        arrow_view(ws, "_eval_net_person", persons),
+        arrow_view(ws, "_eval_net_meeting", meetings),
+    ):
+        rows = ws.engine.fetch_rows(
+            f"""
+            WITH placed AS (SELECT s.subject, p.home_building AS home, p.work_building AS work
+                            FROM _eval_net_person p JOIN _eval_net_subject s USING (person_id)),
+            met AS (SELECT m.meeting_id, s.subject
+                    FROM (SELECT meeting_id, unnest(participants) AS person_id
+                          FROM _eval_net_meeting) m
+                    JOIN _eval_net_subject s USING (person_id)),
+            trace AS ({numbers}
+                SELECT x.subject AS a, y.subject AS b FROM placed x JOIN placed y
+                    ON x.subject < y.subject
+                    AND (x.home = y.home OR (x.work = y.work AND x.work >= 0))
+                UNION ALL
+                SELECT x.subject, y.subject FROM met x JOIN met y
+                    ON x.meeting_id = y.meeting_id AND x.subject < y.subject)
+            SELECT p.a, p.b FROM _eval_net_pos p SEMI JOIN trace t ON t.a = p.a AND t.b = p.b
+            """
+        )
+    return {(a, b) for a, b in rows}
 
 
 def _communities(ws: Workspace, truth: Truth) -> dict[str, float]:
@@ -111,8 +186,11 @@ def _communities(ws: Workspace, truth: Truth) -> dict[str, float]:
     placed = [(org, community) for org, community in rows if community is not None]
     if len(placed) < 2:
         raise SkipProvider("fewer than two organisation members are in the graph")
+    orgs, found = [o for o, _ in placed], [c for _, c in placed]
     return {
-        "network.community.nmi": nmi([o for o, _ in placed], [c for _, c in placed]),
+        "network.community.nmi": nmi(orgs, found),
+        "network.community.nmi_alone": nmi(orgs, list(range(len(orgs)))),
+        "network.community.adjusted_rand": adjusted_rand(orgs, found),
         "network.community.people": len(placed),
         "network.community.coverage": share(len(placed), len(rows)),
     }
@@ -126,7 +204,7 @@ PROVIDERS = (
         description="True ties ranked above random pairs by the combined edge weight (AUC).",
         compute=_ties,
         tables=(tables.EDGE, "life_active_hour", "resolution_record"),
-        truth_files=("ties.parquet", *_TRUTH),
+        truth_files=("ties.parquet", "persons.parquet", "meetings.parquet", *_TRUTH),
     ),
     Provider(
         name="network.communities",

@@ -8,8 +8,20 @@ weight, and self pairs, are left out), and a pair written twice counts once, wit
 sum of its weights.
 
 **Communities**: the Leiden algorithm (Traag, van Eck and Waltman 2019) of python-igraph
-(``Graph.community_leiden``), optimising weighted modularity at resolution
-:data:`LEIDEN_RESOLUTION`, iterated until an iteration no longer improves it
+(``Graph.community_leiden``), optimising the Constant Potts Model (CPM, Traag, Van
+Dooren and Nesterov 2011): a partition gains, for each community, its internal edge
+weight less ``gamma`` per pair of its members, so a community is a group whose members
+are on average linked more strongly than ``gamma``. ``gamma`` is the larger of
+:data:`CPM_RESOLUTION` times the graph's mean edge weight and :data:`CPM_DENSITY` times
+its weight per pair of nodes (total weight over ``n (n - 1) / 2``), so it does not
+depend on the weights' scale, and a dense graph (everyone in one workplace has met
+everyone) is not one community because it is denser than a sparse city's threshold.
+Unlike modularity, CPM has no resolution limit: modularity merges
+groups smaller than about the square root of the graph's total weight into larger
+ones, whatever their ties, and most organisations are small (on the ``small``
+simulation, modularity at resolution 1 gave 33 communities for 2,046 subjects, and
+an NMI with the true organisations of 0.71, below the 0.88 of putting everyone alone).
+Iterated until an iteration no longer improves the objective
 (:data:`LEIDEN_ITERATIONS`). igraph draws its random numbers from a Python
 ``random.Random`` seeded with :data:`SEED`, installed for the call and removed after
 it, so a build is reproducible and no global random state is touched. Communities are
@@ -60,8 +72,10 @@ COMMUNITY = tables.COMMUNITY
 CENTRALITY = tables.CENTRALITY
 
 SEED = 20_240_601
-LEIDEN_RESOLUTION = 1.0
-LEIDEN_ITERATIONS = -1  # negative: until an iteration no longer improves modularity
+# CPM's gamma as a share of the mean edge weight (docs/network.md: chosen on `small`)
+CPM_RESOLUTION = 0.1
+CPM_DENSITY = 1.25  # ... and at least this many times the graph's weight per node pair
+LEIDEN_ITERATIONS = -1  # negative: until an iteration no longer improves the objective
 EXACT_BETWEENNESS_MAX_NODES = 5_000
 BETWEENNESS_PIVOTS = 64
 MAX_HOPS = 6
@@ -133,12 +147,19 @@ def load_graph(engine: Engine) -> Graph:
 
 
 def leiden(g: igraph.Graph, weights: np.ndarray[Any, Any], seed: int = SEED) -> list[int]:
-    """Leiden communities (modularity, seeded); community ids as igraph gives them."""
+    """Leiden communities (CPM, seeded; ``gamma`` as in the module docstring);
+    community ids as igraph gives them."""
+    n = g.vcount()
+    total = float(weights.sum()) if len(weights) else 0.0
+    gamma = max(
+        CPM_RESOLUTION * total / max(len(weights), 1),
+        CPM_DENSITY * total / max(n * (n - 1) / 2, 1),
+    )
     with _seeded(seed):
         part = g.community_leiden(
-            objective_function="modularity",
+            objective_function="CPM",
             weights=weights,
-            resolution=LEIDEN_RESOLUTION,
+            resolution=gamma,
             n_iterations=LEIDEN_ITERATIONS,
         )
     return list(part.membership)
