@@ -9,7 +9,7 @@ real organisations?
 Both evaluations apply the very functions the stages use: the contact weighting
 :func:`tessera.network.contacts.pair_weights_sql` (the ``weight`` of ``net_contact``)
 on a table of directed events ``(a, b, time, channel, duration_s)``, and the
-communities of :func:`tessera.network.graph.communities` (seeded Leiden on modularity)
+communities of :func:`tessera.network.graph.communities` (seeded Leiden on the Constant Potts Model)
 on a ``net_edge`` made from those weights, in an in-memory DuckDB engine.
 
 Datasets, read from ``--data`` (default ``../shared/data`` from the repository root; the

@@ -158,13 +158,12 @@ def _observable(ws: Workspace, truth: Truth, positives: pa.Table) -> set[tuple[s
                           FROM _eval_net_meeting) m
                     JOIN _eval_net_subject s USING (person_id)),
             trace AS ({numbers}
-                SELECT x.subject AS a, y.subject AS b FROM placed x JOIN placed y
-                    ON x.subject < y.subject
-                    AND (x.home = y.home OR (x.work = y.work AND x.work >= 0))
-                UNION ALL
-                SELECT x.subject, y.subject FROM met x JOIN met y
+                SELECT x.subject AS a, y.subject AS b FROM met x JOIN met y
                     ON x.meeting_id = y.meeting_id AND x.subject < y.subject)
-            SELECT p.a, p.b FROM _eval_net_pos p SEMI JOIN trace t ON t.a = p.a AND t.b = p.b
+            SELECT p.a, p.b FROM _eval_net_pos p
+            LEFT JOIN placed x ON x.subject = p.a LEFT JOIN placed y ON y.subject = p.b
+            WHERE x.home = y.home OR (x.work = y.work AND x.work >= 0)
+               OR EXISTS (SELECT 1 FROM trace t WHERE t.a = p.a AND t.b = p.b)
             """
         )
     return {(a, b) for a, b in rows}

@@ -103,7 +103,7 @@ def ties(engine: Engine) -> dict[str, int]:
         f"SELECT {literal(role)} AS role, {PLACE_WEIGHT[role]} AS scale, {most} AS most"
         for role, most in MAX_SHARING.items()
     )
-    ring = PLACE_NEIGHBOURS
+    hops = PLACE_NEIGHBOURS  # short name for the SQL below
     edges = engine.materialise(
         tables.EDGE,
         f"""
@@ -115,10 +115,10 @@ def ties(engine: Engine) -> dict[str, int]:
         k AS (SELECT w.role, w.b, count(*) AS k, any_value(cap.scale) AS scale
               FROM w JOIN cap USING (role) GROUP BY w.role, w.b
               HAVING count(*) <= any_value(cap.most)),
-        small AS (SELECT * FROM k WHERE k <= 2 * {ring} + 1),
+        small AS (SELECT * FROM k WHERE k <= 2 * {hops} + 1),
         offset_ AS (SELECT DISTINCT k.role, k.b,
-                           CAST(floor(pow((k.k - 1) / 2.0, t.j / {float(ring)})) AS BIGINT) AS d
-                    FROM k, range(1, {ring} + 1) t(j) WHERE k.k > 2 * {ring} + 1),
+                           CAST(floor(pow((k.k - 1) / 2.0, t.j / {float(hops)})) AS BIGINT) AS d
+                    FROM k, range(1, {hops} + 1) t(j) WHERE k.k > 2 * {hops} + 1),
         ring AS (SELECT k.role, k.b, k.k, k.scale / ln(1 + k.k) * (k.k - 1)
                         / (2.0 * count(*)) AS weight
                  FROM k JOIN offset_ o USING (role, b) GROUP BY k.role, k.b, k.k, k.scale),
