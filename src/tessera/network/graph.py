@@ -21,12 +21,14 @@ groups smaller than about the square root of the graph's total weight into large
 ones, whatever their ties, and most organisations are small (on the ``small``
 simulation, modularity at resolution 1 gave 33 communities for 2,046 subjects, and
 an NMI with the true organisations of 0.71, below the 0.88 of putting everyone alone).
-Iterated until an iteration no longer improves the objective
-(:data:`LEIDEN_ITERATIONS`). igraph draws its random numbers from a Python
-``random.Random`` seeded with :data:`SEED`, installed for the call and removed after
-it, so a build is reproducible and no global random state is touched. Communities are
-numbered from 0 by size, largest first (ties: the community holding the smallest
-subject), and ``size`` is their member count.
+Two iterations (:data:`LEIDEN_ITERATIONS`, igraph's default): iterating until no
+iteration improves the objective took about 100 passes and 127 s on the 200,000-person
+benchmark, for the same partition to three decimals of NMI (0.840 against 0.839 with two
+passes; the same 0.925 on ``district`` and 0.90 on ``small``). igraph draws its random
+numbers from a Python ``random.Random`` seeded with :data:`SEED`, installed for the call
+and removed after it, so a build is reproducible and no global random state is touched.
+Communities are numbered from 0 by size, largest first (ties: the community holding the
+smallest subject), and ``size`` is their member count.
 
 **Centrality** (``net_centrality``): ``degree`` (neighbours), ``strength`` (sum of
 edge weights) and ``betweenness``: the share of shortest paths between other pairs that
@@ -75,7 +77,7 @@ SEED = 20_240_601
 # CPM's gamma as a share of the mean edge weight (docs/network.md: chosen on `small`)
 CPM_RESOLUTION = 0.1
 CPM_DENSITY = 1.25  # ... and at least this many times the graph's weight per node pair
-LEIDEN_ITERATIONS = -1  # negative: until an iteration no longer improves the objective
+LEIDEN_ITERATIONS = 2  # passes of Leiden (igraph's default; see the module docstring)
 EXACT_BETWEENNESS_MAX_NODES = 5_000
 BETWEENNESS_PIVOTS = 64
 MAX_HOPS = 6
