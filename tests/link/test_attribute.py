@@ -7,6 +7,8 @@ organisation."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tessera.link import attribute
@@ -46,51 +48,77 @@ NIGHTS = {"001": "S-SOUTH", "002": "S-NORTH", "003": "S-SOUTH", "004": "S-SOUTH"
           "005": "S-SOUTH", "006": "S-SOUTH", "007": "S-SOUTH"}  # fmt: skip
 
 
-def _world(ws: Workspace) -> None:
-    e = ws.engine
-    n = iter(range(1, 10_000))
-    e.execute("INSERT OR REPLACE INTO tessera_meta VALUES ('timezone', 'Europe/Berlin')")
-    for rid, (lat, lon, address) in (("B-N", NORTH), ("B-S", SOUTH)):
-        e.execute(
-            "INSERT INTO reg_address (obs_id, source, record_id, address, use, lat, lon) "
-            "VALUES (?, 'addr', ?, ?, 'residential', ?, ?)",
-            [next(n), rid, address, lat, lon],
-        )
-        e.execute(
-            "INSERT INTO sensor (obs_id, source, sensor_id, kind, lat, lon, range_m) "
-            "VALUES (?, 'cells', ?, 'cell_sector', ?, ?, 1500)",
-            [next(n), "S-" + ("NORTH" if rid == "B-N" else "SOUTH"), lat, lon],
-        )
-    e.execute("CREATE TABLE resolution_record (kind VARCHAR, obs_id BIGINT, entity_id VARCHAR)")
-    for entity, name, doc, address, org in PEOPLE:
-        obs = next(n)
-        e.execute(
-            "INSERT INTO reg_person (obs_id, source, record_id, full_name, full_name_latin, "
-            "document_number, address, organisation, organisation_latin) "
-            "VALUES (?, 'people', ?, ?, lower(?), ?, ?, ?, lower(?))",
-            [obs, entity, name, name, doc, address, org, org],
-        )
-        e.execute("INSERT INTO resolution_record VALUES ('person', ?, ?)", [obs, entity])
-    for imsi, contract, name, doc, address, org in LINES:
-        e.execute(
+_OBS = iter(range(1, 1_000_000))
+
+
+def _building(ws: Workspace, rid: str, sensor: str, place: tuple[float, float, str]) -> None:
+    """A residential building with its own cell site."""
+    lat, lon, address = place
+    ws.engine.execute(
+        "INSERT INTO reg_address (obs_id, source, record_id, address, use, lat, lon) "
+        "VALUES (?, 'addr', ?, ?, 'residential', ?, ?)",
+        [next(_OBS), rid, address, lat, lon],
+    )
+    ws.engine.execute(
+        "INSERT INTO sensor (obs_id, source, sensor_id, kind, lat, lon, range_m) "
+        "VALUES (?, 'cells', ?, 'cell_sector', ?, ?, 1500)",
+        [next(_OBS), sensor, lat, lon],
+    )
+
+
+def _person(
+    ws: Workspace, entity: str, name: str, doc: str | None, address: str, org: str | None
+) -> None:
+    obs = next(_OBS)
+    ws.engine.execute(
+        "INSERT INTO reg_person (obs_id, source, record_id, full_name, full_name_latin, "
+        "document_number, address, organisation, organisation_latin) "
+        "VALUES (?, 'people', ?, ?, lower(?), ?, ?, ?, lower(?))",
+        [obs, entity, name, name, doc, address, org, org],
+    )
+    ws.engine.execute("INSERT INTO resolution_record VALUES ('person', ?, ?)", [obs, entity])
+
+
+def _line(ws: Workspace, imsi: str, sleeps: str, registration: tuple[Any, ...] | None) -> None:
+    """A phone that spends four nights in sector ``sleeps``, with its subscription
+    ``(contract, name, document, billing address, organisation)`` if any."""
+    if registration is not None:
+        contract, name, doc, address, org = registration
+        ws.engine.execute(
             "INSERT INTO reg_subscription (obs_id, source, record_id, imsi, contract, "
             "subscriber_name, subscriber_name_latin, subscriber_id, address, "
             "subscriber_organisation, subscriber_organisation_latin) "
             "VALUES (?, 'subs', ?, ?, ?, ?, lower(?), ?, ?, ?, lower(?))",
-            [next(n), "line-" + imsi, imsi, contract, name, name, doc, address, org, org],
+            [next(_OBS), "line-" + imsi, imsi, contract, name, name, doc, address, org, org],
         )
-        for day in range(4):  # four nights, two events a night
-            for hour in (1.0, 3.5):
-                e.execute(
-                    "INSERT INTO obs_device_event (obs_id, source, imsi, time, event_type, "
-                    "sensor_id) VALUES (?, 'op', ?, ?, 'data', ?)",
-                    [
-                        next(n),
-                        imsi,
-                        (MONDAY + dt.timedelta(days=day, hours=hour)).astimezone(dt.UTC),
-                        NIGHTS[imsi],
-                    ],
-                )
+    for day in range(4):  # four nights, two events a night
+        for hour in (1.0, 3.5):
+            ws.engine.execute(
+                "INSERT INTO obs_device_event (obs_id, source, imsi, time, event_type, "
+                "sensor_id) VALUES (?, 'op', ?, ?, 'data', ?)",
+                [
+                    next(_OBS),
+                    imsi,
+                    (MONDAY + dt.timedelta(days=day, hours=hour)).astimezone(dt.UTC),
+                    sleeps,
+                ],
+            )
+
+
+def _world(ws: Workspace, extra: Callable[[Workspace], None] | None = None) -> None:
+    """The people and lines above (and what ``extra`` adds) with the tables the stage
+    reads."""
+    e = ws.engine
+    e.execute("INSERT OR REPLACE INTO tessera_meta VALUES ('timezone', 'Europe/Berlin')")
+    _building(ws, "B-N", "S-NORTH", NORTH)
+    _building(ws, "B-S", "S-SOUTH", SOUTH)
+    e.execute("CREATE TABLE resolution_record (kind VARCHAR, obs_id BIGINT, entity_id VARCHAR)")
+    for person in PEOPLE:
+        _person(ws, *person)
+    for imsi, *registration in LINES:
+        _line(ws, imsi, NIGHTS[imsi], tuple(registration))
+    if extra is not None:
+        extra(ws)
     ws.engine.materialise(DEVICES, device_sql(f"({device_events_sql()})"))
     e.execute(
         "CREATE TABLE cotravel_pair (kind VARCHAR, a VARCHAR, b VARCHAR, bits DOUBLE, "
@@ -152,3 +180,71 @@ def test_without_night_observations_a_prepaid_registration_stands(ws: Workspace)
         f"SELECT person FROM {attribute.DEVICE_PERSON} WHERE device = 'imsi:004'"
     )
     assert person == "person:7"
+
+
+def _east(ws: Workspace) -> None:
+    """A third building where Eva Klein is the only resident, and two phones that no
+    registration names: one sleeps east, one north (where three residents, Gerhard
+    Lang, Paul Becker and Anna Vogt, have no phone attributed yet)."""
+    _building(ws, "B-E", "S-EAST", EAST)
+    _person(ws, "person:9", "Eva Klein", None, EAST[2], None)
+    _line(ws, "008", "S-EAST", ("prepaid", None, None, None, None))
+    _line(ws, "009", "S-NORTH", None)
+
+
+EAST = (52.530, 13.345, "Oststraße 3 10243 Berlin")
+
+
+def _links(ws: Workspace) -> dict[str, tuple[str, list[str], float]]:
+    return {
+        d: (p, vias, c)
+        for d, p, vias, c in ws.engine.fetch_rows(
+            f"SELECT device, person, vias, confidence FROM {attribute.DEVICE_PERSON}"
+        )
+    }
+
+
+def test_an_unnamed_phone_goes_to_the_one_unclaimed_resident_where_it_sleeps(
+    ws: Workspace,
+) -> None:
+    _world(ws, _east)
+    with ws.engine.transaction():
+        attribute.run(ws.engine)
+    got = _links(ws)
+    # Eva Klein is the only resident east and has no phone: the east phone is hers
+    person, vias, confidence = got["imsi:008"]
+    assert (person, vias) == ("person:9", ["residence_unclaimed"])
+    assert confidence == attribute.UNCLAIMED_SCALE  # all of its posterior on her building
+    [(detail,)] = ws.engine.fetch_rows(
+        f"SELECT detail FROM {attribute.DEVICE_EVIDENCE} WHERE device = 'imsi:008'"
+    )
+    assert "B-E" in detail
+    assert "1 registered resident" in detail
+    # three unclaimed residents share the north building: a third each, below the floor
+    assert "imsi:009" not in got
+    # the residents who already hold a phone are not candidates: the southern phones
+    # without a link (004, 007) stay unattributed, as before
+    assert "imsi:004" not in got
+    assert "imsi:007" not in got
+    # ... and the links of the first test are unchanged
+    assert got["imsi:003"][:2] == ("person:6", ["subscriber_name_residence"])
+
+
+def test_a_rejected_unclaimed_resident_link_is_not_made_again(ws: Workspace) -> None:
+    from tessera.audit import Access
+    from tessera.link.judgements import hypothesis_id, judge
+
+    _world(ws, _east)
+    with ws.engine.transaction():
+        attribute.run(ws.engine)
+    judge(
+        ws,
+        hypothesis_id("device_person", "imsi:008", "person:9"),
+        "reject",
+        "contradicted_by_observation",
+        Access("analyst1", "CASE-7", "synthetic_demo"),
+    )
+    with ws.engine.transaction():
+        attribute.run(ws.engine)
+    # the only candidate is rejected: the phone stays unattributed, nobody else gets it
+    assert "imsi:008" not in _links(ws)

@@ -27,6 +27,13 @@ Three kinds of evidence meet here, each a hypothesis with a confidence and a rea
    registered in the building where the device most likely sleeps. Contact lists
    that save the number under a full name count as a name does, more the more lists
    agree. Every piece of evidence is stored in ``link_device_evidence``.
+   **Unclaimed residents**: a device that none of this evidence attributes (most are
+   prepaid cards registered to nobody or to a made-up name) and that is no second
+   phone goes to the person, among those registered where it sleeps who have no
+   attributed device yet, whom its night posterior favours most, when that device is
+   also the one that person's home favours most (a mutual best). Its confidence is
+   :data:`UNCLAIMED_SCALE` times the posterior's share on that person's building
+   among all such persons' buildings (see :func:`unclaimed_sql`).
 3. **Chains**: a second phone (``link_second_phone``) points to the person of its
    primary phone (confidence multiplied); a device that is the primary device of a
    non-shared vehicle whose keeper is known points to the keeper (weaker: households
@@ -70,6 +77,11 @@ NIGHT_END_HOUR = 6
 NIGHT_MIN_NIGHTS = 3
 NEAR_M = 300.0
 FAR_M = 1000.0
+# Unclaimed residents: the confidence is this times the night posterior's share of the
+# chosen person among the unclaimed persons it reaches, and a link needs at least
+# UNCLAIMED_MIN_SHARE of that share (docs/linking.md: measured on `small`)
+UNCLAIMED_SCALE = 0.85
+UNCLAIMED_MIN_SHARE = 0.5
 
 # Confidence of each kind of evidence (measured on the simulator; docs/linking.md).
 CONFIDENCE = {
@@ -85,6 +97,7 @@ CONFIDENCE = {
     "primary_device": 0.85,
     "contact_name": 0.6,
     "keeper_user": 0.5,
+    "residence_unclaimed": UNCLAIMED_SCALE,
 }
 
 
@@ -333,6 +346,64 @@ GROUP BY d.device, n.person
 """
 
 
+def night_posterior_sql(devices: str) -> str:
+    """``(device, building, q)``: the posterior over residential buildings of where each
+    device of ``devices`` (a query of device keys) sleeps, normalised per device (the
+    weights of :func:`tessera.life.places.posterior_sql`, from ``_link_night_sector``
+    and ``_link_coverage``)."""
+    from tessera.life.places import EPS, EVIDENCE_N
+
+    return f"""
+WITH f AS (SELECT place_id AS device, sensor_id, n / sum(n) OVER (PARTITION BY place_id) AS f
+           FROM _link_night_sector WHERE place_id IN ({devices})),
+sc AS (SELECT f.device, c.building, {EVIDENCE_N} * sum(f.f * greatest(0, ln(c.p) - ln({EPS})))
+                AS score
+       FROM f JOIN _link_coverage c USING (sensor_id) GROUP BY f.device, c.building),
+res AS (SELECT DISTINCT record_id AS building FROM reg_address WHERE use = 'residential'),
+w AS (SELECT sc.device, sc.building,
+             exp(score - max(score) OVER (PARTITION BY sc.device)) AS w
+      FROM sc JOIN res USING (building))
+SELECT device, building, w / sum(w) OVER (PARTITION BY device) AS q FROM w
+"""
+
+
+def unclaimed_sql(first_pass: str) -> str:
+    """Evidence ``residence_unclaimed`` (see the module docstring): devices that
+    ``first_pass`` leaves unattributed and that are no second phone, with a night home,
+    against the persons ``first_pass`` gives no device, by their registered buildings.
+    A pair is kept when each is the other's best (by the posterior mass ``q`` on the
+    person's buildings) and the person holds at least :data:`UNCLAIMED_MIN_SHARE` of
+    the device's mass on unclaimed persons; its confidence is :data:`UNCLAIMED_SCALE`
+    times that share. Pairs an analyst rejected (``_link_verdict_device``) are left
+    out before the best are chosen."""
+    devices = (
+        f"SELECT device FROM _link_night WHERE device NOT IN (SELECT device FROM {first_pass}) "
+        f"AND device NOT IN (SELECT second FROM {SECOND_PHONES})"
+    )
+    return f"""
+WITH post AS ({night_posterior_sql(devices)}),
+pq AS (SELECT post.device, h.person, sum(post.q) AS q, arg_max(h.building, post.q) AS building
+       FROM post JOIN _link_person_home h USING (building)
+       LEFT JOIN _link_verdict_device v ON v.a = post.device AND v.b = h.person
+       WHERE h.person NOT IN (SELECT person FROM {first_pass})
+         AND v.verdict IS DISTINCT FROM 'reject'
+       GROUP BY post.device, h.person),
+best_device AS (SELECT device, arg_max(person, q) AS person, max(q) AS q, sum(q) AS total,
+                       count(*) AS persons
+                FROM pq GROUP BY device),
+best_person AS (SELECT person, arg_max(device, q) AS device FROM pq GROUP BY person)
+SELECT b.device, b.person, 'residence_unclaimed' AS via,
+       {UNCLAIMED_SCALE} * b.q / b.total AS confidence,
+       'no registration or contact list names this device; it spends its nights where this '
+         || 'person is registered (' || pq.building || '), '
+         || CAST(round(100 * b.q / b.total) AS INTEGER) || '% of its night posterior on the '
+         || b.persons || ' registered resident(s) with no attributed device' AS detail
+FROM best_device b JOIN best_person p ON p.person = b.person AND p.device = b.device
+JOIN pq ON pq.device = b.device AND pq.person = b.person
+WHERE b.q / b.total >= {UNCLAIMED_MIN_SHARE}
+"""
+
+
 def second_phone_sql(first_pass: str) -> str:
     """A second phone is attributed to the person of its primary phone."""
     return f"""
@@ -455,13 +526,22 @@ def run(engine: Engine) -> Mapping[str, int]:
         temp("_link_verdict_device", verdicts_sql(engine, "device_person"))
         temp("_link_verdict_vehicle", verdicts_sql(engine, "vehicle_person"))
         temp("_link_evidence", judged_evidence_sql(evidence_sql()))
-        # second phones inherit their primary's person, from the first pass's attribution
+        # unclaimed residents against the first pass's attribution; second phones
+        # inherit their primary's person from the second pass's
         temp("_link_first_pass", device_person_sql())
+        temp("_link_unclaimed", unclaimed_sql("_link_first_pass"))
+        temp(
+            "_link_second_pass",
+            device_person_sql(
+                "(SELECT * FROM _link_evidence UNION ALL SELECT * FROM _link_unclaimed)"
+            ),
+        )
         temp(
             "_link_evidence_all",
             judged_evidence_sql(
                 f"SELECT * FROM _link_evidence WHERE via <> 'analyst' "
-                f"UNION ALL {second_phone_sql('_link_first_pass')}"
+                f"UNION ALL SELECT * FROM _link_unclaimed "
+                f"UNION ALL {second_phone_sql('_link_second_pass')}"
             ),
         )
         counts[DEVICE_EVIDENCE] = engine.materialise(
