@@ -78,7 +78,7 @@ NIGHT_MIN_NIGHTS = 3
 NEAR_M = 300.0
 FAR_M = 1000.0
 # Unclaimed residents: the confidence is this times the night posterior's share of the
-# chosen person among the unclaimed persons it reaches, and a link needs at least
+# chosen person among the unclaimed persons it reaches, and a link needs more than
 # UNCLAIMED_MIN_SHARE of that share (docs/linking.md: measured on `small`)
 UNCLAIMED_SCALE = 0.85
 UNCLAIMED_MIN_SHARE = 0.5
@@ -372,35 +372,39 @@ def unclaimed_sql(first_pass: str) -> str:
     ``first_pass`` leaves unattributed and that are no second phone, with a night home,
     against the persons ``first_pass`` gives no device, by their registered buildings.
     A pair is kept when each is the other's best (by the posterior mass ``q`` on the
-    person's buildings) and the person holds at least :data:`UNCLAIMED_MIN_SHARE` of
-    the device's mass on unclaimed persons; its confidence is :data:`UNCLAIMED_SCALE`
-    times that share. Pairs an analyst rejected (``_link_verdict_device``) are left
-    out before the best are chosen."""
+    person's buildings, rounded to 9 decimals; ties go to the smaller key, so a build
+    is reproducible) and the person holds more than :data:`UNCLAIMED_MIN_SHARE` of the
+    device's mass on unclaimed persons (two tied residents get no link); its
+    confidence is :data:`UNCLAIMED_SCALE` times that share. Pairs an analyst rejected
+    (``_link_verdict_device``) are left out before the best are chosen."""
     devices = (
         f"SELECT device FROM _link_night WHERE device NOT IN (SELECT device FROM {first_pass}) "
         f"AND device NOT IN (SELECT second FROM {SECOND_PHONES})"
     )
     return f"""
 WITH post AS ({night_posterior_sql(devices)}),
-pq AS (SELECT post.device, h.person, sum(post.q) AS q, arg_max(h.building, post.q) AS building
+pq AS (SELECT post.device, h.person, round(sum(post.q), 9) AS q,
+              list(h.building ORDER BY post.q DESC, h.building)[1] AS building
        FROM post JOIN _link_person_home h USING (building)
        LEFT JOIN _link_verdict_device v ON v.a = post.device AND v.b = h.person
        WHERE h.person NOT IN (SELECT person FROM {first_pass})
          AND v.verdict IS DISTINCT FROM 'reject'
        GROUP BY post.device, h.person),
-best_device AS (SELECT device, arg_max(person, q) AS person, max(q) AS q, sum(q) AS total,
-                       count(*) AS persons
-                FROM pq GROUP BY device),
-best_person AS (SELECT person, arg_max(device, q) AS device FROM pq GROUP BY person)
+by_device AS (SELECT *, sum(q) OVER (PARTITION BY device) AS total,
+                     count(*) OVER (PARTITION BY device) AS persons,
+                     row_number() OVER (PARTITION BY device ORDER BY q DESC, person) AS r
+              FROM pq),
+by_person AS (SELECT person, device,
+                     row_number() OVER (PARTITION BY person ORDER BY q DESC, device) AS r
+              FROM pq)
 SELECT b.device, b.person, 'residence_unclaimed' AS via,
        {UNCLAIMED_SCALE} * b.q / b.total AS confidence,
        'no registration or contact list names this device; it spends its nights where this '
-         || 'person is registered (' || pq.building || '), '
+         || 'person is registered (' || b.building || '), '
          || CAST(round(100 * b.q / b.total) AS INTEGER) || '% of its night posterior on the '
          || b.persons || ' registered resident(s) with no attributed device' AS detail
-FROM best_device b JOIN best_person p ON p.person = b.person AND p.device = b.device
-JOIN pq ON pq.device = b.device AND pq.person = b.person
-WHERE b.q / b.total >= {UNCLAIMED_MIN_SHARE}
+FROM by_device b JOIN by_person p ON p.person = b.person AND p.device = b.device AND p.r = 1
+WHERE b.r = 1 AND b.q / b.total > {UNCLAIMED_MIN_SHARE} + 1e-6
 """
 
 
