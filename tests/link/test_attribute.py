@@ -222,8 +222,9 @@ def test_an_unnamed_phone_goes_to_the_one_unclaimed_resident_where_it_sleeps(
     assert "1 registered resident" in detail
     # three unclaimed residents share the north building: a third each, below the floor
     assert "imsi:009" not in got
-    # the residents who already hold a phone are not candidates: the southern phones
-    # without a link (004, 007) stay unattributed, as before
+    # the southern phones without a link (004, 007) stay unattributed, as before (every
+    # southern resident already holds a phone; this fixture does not tell that rule
+    # apart from the share floor, which four equal residents would not pass either)
     assert "imsi:004" not in got
     assert "imsi:007" not in got
     # ... and the links of the first test are unchanged

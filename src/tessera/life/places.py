@@ -43,20 +43,33 @@ WORK_MIN_DAYS = 2
 WORK_APART_M = 250.0
 
 
-def posterior_sql(hist: str, residential_only: bool = False, coverage: str = COVERAGE) -> str:
-    """``(place_id, lat, lon, radius_m, building, kind)`` from a ``(place_id, sensor_id,
-    n)`` histogram: the posterior over the buildings in reach of the place's sectors
-    (``coverage``: a table laid out as :data:`~tessera.life.coverage.COVERAGE`)."""
+def posterior_weights_sql(
+    hist: str, residential_only: bool = False, coverage: str = COVERAGE
+) -> str:
+    """``(place_id, building, lat, lon, use, w)`` from a ``(place_id, sensor_id, n)``
+    histogram: the unnormalised posterior weight ``w`` (1 for the most likely) of every
+    building in reach of the place's sectors (``coverage``: a table laid out as
+    :data:`~tessera.life.coverage.COVERAGE`), residential ones only if asked."""
     where = "WHERE a.use = 'residential'" if residential_only else ""
-    dist = haversine_sql("m.lat", "m.lon", "w.lat", "w.lon")
     return f"""
 WITH f AS (SELECT place_id, sensor_id, n / sum(n) OVER (PARTITION BY place_id) AS f FROM {hist}),
 sc AS (SELECT f.place_id, c.building, any_value(c.lat) AS lat, any_value(c.lon) AS lon,
               {EVIDENCE_N} * sum(f.f * greatest(0, ln(c.p) - ln({EPS}))) AS score
        FROM f JOIN {coverage} c USING (sensor_id) GROUP BY f.place_id, c.building),
 ka AS (SELECT record_id AS building, any_value(use) AS use FROM reg_address GROUP BY record_id),
-k AS (SELECT sc.*, a.use FROM sc JOIN ka a USING (building) {where}),
-w AS (SELECT *, exp(score - max(score) OVER (PARTITION BY place_id)) AS w FROM k),
+k AS (SELECT sc.*, a.use FROM sc JOIN ka a USING (building) {where})
+SELECT place_id, building, lat, lon, use, exp(score - max(score) OVER (PARTITION BY place_id)) AS w
+FROM k
+"""
+
+
+def posterior_sql(hist: str, residential_only: bool = False, coverage: str = COVERAGE) -> str:
+    """``(place_id, lat, lon, radius_m, building, kind)`` from a ``(place_id, sensor_id,
+    n)`` histogram: the posterior over the buildings in reach of the place's sectors
+    (weights from :func:`posterior_weights_sql`)."""
+    dist = haversine_sql("m.lat", "m.lon", "w.lat", "w.lon")
+    return f"""
+WITH w AS ({posterior_weights_sql(hist, residential_only, coverage)}),
 m AS (SELECT place_id, sum(w * lat) / sum(w) AS lat, sum(w * lon) / sum(w) AS lon,
              arg_max(building, w) AS building, arg_max(use, w) AS kind
       FROM w GROUP BY place_id)

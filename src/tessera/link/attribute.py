@@ -349,21 +349,14 @@ GROUP BY d.device, n.person
 def night_posterior_sql(devices: str) -> str:
     """``(device, building, q)``: the posterior over residential buildings of where each
     device of ``devices`` (a query of device keys) sleeps, normalised per device (the
-    weights of :func:`tessera.life.places.posterior_sql`, from ``_link_night_sector``
-    and ``_link_coverage``)."""
-    from tessera.life.places import EPS, EVIDENCE_N
+    weights of :func:`tessera.life.places.posterior_weights_sql` from
+    ``_link_night_sector`` and ``_link_coverage``)."""
+    from tessera.life.places import posterior_weights_sql
 
+    hist = f"(SELECT * FROM _link_night_sector WHERE place_id IN ({devices}))"
     return f"""
-WITH f AS (SELECT place_id AS device, sensor_id, n / sum(n) OVER (PARTITION BY place_id) AS f
-           FROM _link_night_sector WHERE place_id IN ({devices})),
-sc AS (SELECT f.device, c.building, {EVIDENCE_N} * sum(f.f * greatest(0, ln(c.p) - ln({EPS})))
-                AS score
-       FROM f JOIN _link_coverage c USING (sensor_id) GROUP BY f.device, c.building),
-res AS (SELECT DISTINCT record_id AS building FROM reg_address WHERE use = 'residential'),
-w AS (SELECT sc.device, sc.building,
-             exp(score - max(score) OVER (PARTITION BY sc.device)) AS w
-      FROM sc JOIN res USING (building))
-SELECT device, building, w / sum(w) OVER (PARTITION BY device) AS q FROM w
+SELECT place_id AS device, building, w / sum(w) OVER (PARTITION BY place_id) AS q
+FROM ({posterior_weights_sql(hist, True, "_link_coverage")})
 """
 
 
@@ -398,7 +391,7 @@ by_person AS (SELECT person, device,
                      row_number() OVER (PARTITION BY person ORDER BY q DESC, device) AS r
               FROM pq)
 SELECT b.device, b.person, 'residence_unclaimed' AS via,
-       {UNCLAIMED_SCALE} * b.q / b.total AS confidence,
+       {CONFIDENCE["residence_unclaimed"]} * b.q / b.total AS confidence,
        'no registration or contact list names this device; it spends its nights where this '
          || 'person is registered (' || b.building || '), '
          || CAST(round(100 * b.q / b.total) AS INTEGER) || '% of its night posterior on the '

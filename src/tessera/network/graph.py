@@ -23,12 +23,12 @@ simulation, modularity at resolution 1 gave 33 communities for 2,046 subjects, a
 an NMI with the true organisations of 0.71, below the 0.88 of putting everyone alone).
 Two iterations (:data:`LEIDEN_ITERATIONS`, igraph's default): iterating until no
 iteration improves the objective took about 100 passes and 127 s on the 200,000-person
-benchmark, for the same partition to three decimals of NMI (0.840 against 0.839 with two
-passes; the same 0.925 on ``district`` and 0.90 on ``small``). igraph draws its random
-numbers from a Python ``random.Random`` seeded with :data:`SEED`, installed for the call
-and removed after it, so a build is reproducible and no global random state is touched.
-Communities are numbered from 0 by size, largest first (ties: the community holding the
-smallest subject), and ``size`` is their member count.
+benchmark, for nearly the same NMI (0.840 against 0.839 with two passes; the same 0.925
+on ``district`` and 0.90 on ``small``). igraph draws its random numbers from a Python
+``random.Random`` seeded with :data:`SEED`, installed for the call and removed after it,
+so a build is reproducible and no global random state is touched. Communities are
+numbered from 0 by size, largest first (ties: the community holding the smallest
+subject), and ``size`` is their member count.
 
 **Centrality** (``net_centrality``): ``degree`` (neighbours), ``strength`` (sum of
 edge weights) and ``betweenness``: the share of shortest paths between other pairs that
