@@ -51,7 +51,9 @@ count for ``days_observed`` and the radius of gyration only.
       give for short sequences).
 
 All entropies are in bits. The Lempel-Ziv sums run in a compiled kernel (numba, loaded
-on first use) over every subject's sequence, on all cores.
+on first use) over every subject's sequence, on all cores. Every floating-point sum
+(the entropies, the radius of gyration) is made in a fixed order, so a rebuild on the
+same stays gives the same bits (a parallel SQL sum need not).
 """
 
 from __future__ import annotations
@@ -494,58 +496,37 @@ def _slots(engine: Engine, temp: TempFn, zone: str) -> tuple[np.ndarray, np.ndar
 
 def _profile(engine: Engine, temp: TempFn, seq_code: np.ndarray, seq_place: np.ndarray) -> int:
     # the hourly sequence (_life_seq: the main place of each local hour with stay time
-    # at a place) is made by _slots
-    temp(
-        "_life_seq_stats",
-        """
-WITH n AS (SELECT code, place_id, count(*) AS n FROM _life_seq GROUP BY code, place_id),
-p AS (SELECT *, n / sum(n) OVER (PARTITION BY code) AS p FROM n)
-SELECT code, count(*) AS n_places, sum(n) AS hours, -sum(p * log2(p)) AS entropy_uncorrelated
-FROM p GROUP BY code
-""",
-    )
-    # places numbered 0 .. N-1 within each subject, for the kernel
-    stats = engine.fetch_arrow("SELECT code, n_places, hours FROM _life_seq_stats ORDER BY code")
+    # at a place) is made by _slots. Sums over floating-point values (the entropies,
+    # the radius of gyration) are made here in a fixed order, not by a parallel SQL
+    # aggregate, so that a rebuild gives the same bits.
     import pyarrow as pa
 
     code = seq_code
     symbol = _dense_ranks(seq_code, seq_place)
-    s_code = stats.column("code").to_numpy()
-    n_places = stats.column("n_places").to_numpy().astype(np.int64)
-    hours = stats.column("hours").to_numpy()
-    starts = np.searchsorted(code, s_code, side="left").astype(np.int64)
-    ends = np.searchsorted(code, s_code, side="right").astype(np.int64)
+    s_code, starts = np.unique(code, return_index=True)
+    starts = starts.astype(np.int64)
+    ends = np.append(starts[1:], len(code)).astype(np.int64)[: len(starts)]
+    hours = ends - starts
+    n_places, uncorrelated = _symbol_entropies(code, symbol, s_code)
     real = real_entropies(symbol, starts, ends, n_places)
     real[hours < MIN_SEQUENCE_HOURS] = np.nan
     pi = fano_predictability(real, n_places)
-    real_t = pa.table(
+    seq_t = pa.table(
         {
             "code": pa.array(s_code, pa.int64()),
+            "n_places": pa.array(n_places, pa.int64()),
+            "entropy_uncorrelated": pa.array(uncorrelated, pa.float64()),
             "entropy_real": pa.array(real, pa.float64(), from_pandas=True),
             "predictability_max": pa.array(pi, pa.float64(), from_pandas=True),
         }
     )
-    r = EARTH_RADIUS_M
-    engine.register_arrow("_life_real", real_t)
+    engine.register_arrow("_life_real", seq_t)
+    engine.register_arrow("_life_rog", _gyration(engine))
     try:
         return engine.materialise(
             PROFILE,
             f"""
-WITH st AS (
-  SELECT c.code, s.lat, s.lon, epoch(s.finished_at) - epoch(s.started_at) AS w
-  FROM {quote(tables.STAY)} s
-  JOIN {CODES} c ON c.subject = s.subject AND c.subject_kind = s.subject_kind
-  WHERE s.finished_at > s.started_at AND s.lat IS NOT NULL AND s.lon IS NOT NULL
-), ctr AS (
-  SELECT code, sum(w * lat) / sum(w) AS clat, sum(w * lon) / sum(w) AS clon, sum(w) AS tw
-  FROM st GROUP BY code
-), rog AS (
-  SELECT code,
-         sqrt(sum(w * (pow(radians(lat - clat) * {r}, 2)
-                     + pow(radians(lon - clon) * cos(radians(clat)) * {r}, 2)))
-              / any_value(tw)) AS rog
-  FROM st JOIN ctr USING (code) GROUP BY code
-), days AS (
+WITH days AS (
   SELECT code, days FROM _life_days
 ), places AS (
   SELECT c.code, count(DISTINCT s.place_id) AS places FROM {quote(tables.STAY)} s
@@ -561,22 +542,74 @@ WITH st AS (
 SELECT c.subject, c.subject_kind, CAST(coalesce(d.days, 0) AS INTEGER) AS days_observed,
        CAST(coalesce(p.places, 0) AS INTEGER) AS places,
        CAST(g.rog AS DOUBLE) AS radius_of_gyration_m, CAST(reg.regularity AS DOUBLE) AS regularity,
-       CAST(CASE WHEN s.n_places > 0 THEN log2(s.n_places) END AS DOUBLE) AS entropy_random,
-       CAST(s.entropy_uncorrelated AS DOUBLE) AS entropy_uncorrelated,
+       CAST(CASE WHEN r.n_places > 0 THEN log2(r.n_places) END AS DOUBLE) AS entropy_random,
+       CAST(r.entropy_uncorrelated AS DOUBLE) AS entropy_uncorrelated,
        CAST(r.entropy_real AS DOUBLE) AS entropy_real,
        CAST(r.predictability_max AS DOUBLE) AS predictability_max
 FROM {CODES} c
 LEFT JOIN days d USING (code)
 LEFT JOIN places p USING (code)
-LEFT JOIN rog g USING (code)
+LEFT JOIN _life_rog g USING (code)
 LEFT JOIN reg USING (code)
-LEFT JOIN _life_seq_stats s USING (code)
 LEFT JOIN _life_real r USING (code)
 ORDER BY c.code
 """,
         )
     finally:
         engine.unregister("_life_real")
+        engine.unregister("_life_rog")
+
+
+def _symbol_entropies(
+    code: np.ndarray, symbol: np.ndarray, codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``codes`` (the sorted distinct values of ``code``): the number of
+    distinct symbols in its sequence and ``-sum p_j log2 p_j`` over their shares, summed
+    in symbol order (the same bits on every run)."""
+    if len(code) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    order = np.lexsort((symbol, code))
+    c, s = code[order], symbol[order]
+    new = np.r_[True, (c[1:] != c[:-1]) | (s[1:] != s[:-1])]
+    run_start = np.flatnonzero(new)
+    counts = np.diff(np.append(run_start, len(c))).astype(np.float64)
+    run_code = c[run_start]
+    group = np.searchsorted(codes, run_code)
+    total = np.bincount(group, weights=counts, minlength=len(codes))
+    p = counts / total[group]
+    terms = -p * np.log2(p)
+    first = np.searchsorted(run_code, codes)
+    n_places = np.diff(np.append(first, len(run_code))).astype(np.int64)
+    return n_places, np.add.reduceat(terms, first)
+
+
+def _gyration(engine: Engine) -> pa.Table:
+    """(code, rog): each subject's radius of gyration over its located stays (module
+    docstring), summed in (started_at, stay_id) order."""
+    import pyarrow as pa
+
+    st = engine.fetch_arrow(
+        f"SELECT c.code, s.lat, s.lon, epoch(s.finished_at) - epoch(s.started_at) AS w "
+        f"FROM {quote(tables.STAY)} s "
+        f"JOIN {CODES} c ON c.subject = s.subject AND c.subject_kind = s.subject_kind "
+        f"WHERE s.finished_at > s.started_at AND s.lat IS NOT NULL AND s.lon IS NOT NULL "
+        f"ORDER BY c.code, s.started_at, s.stay_id"
+    )
+    code = st.column("code").to_numpy().astype(np.int64)
+    if len(code) == 0:
+        return pa.table({"code": pa.array([], pa.int64()), "rog": pa.array([], pa.float64())})
+    lat, lon, w = (st.column(k).to_numpy().astype(np.float64) for k in ("lat", "lon", "w"))
+    codes, first = np.unique(code, return_index=True)
+    group = np.repeat(np.arange(len(codes)), np.diff(np.append(first, len(code))))
+    tw = np.add.reduceat(w, first)
+    clat = (np.add.reduceat(w * lat, first) / tw)[group]
+    clon = (np.add.reduceat(w * lon, first) / tw)[group]
+    r = EARTH_RADIUS_M
+    d2 = (np.radians(lat - clat) * r) ** 2 + (
+        np.radians(lon - clon) * np.cos(np.radians(clat)) * r
+    ) ** 2
+    rog = np.sqrt(np.add.reduceat(w * d2, first) / tw)
+    return pa.table({"code": pa.array(codes, pa.int64()), "rog": pa.array(rog, pa.float64())})
 
 
 # -- entropy and predictability -------------------------------------------------------
