@@ -260,6 +260,25 @@ def build(
             "--force", help="Run every stage, even those whose inputs and code are unchanged."
         ),
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="duckdb (the workspace itself) or spark (the stage inputs copied to "
+            "Parquet under WORKSPACE/spark, the stages run by Spark; needs pyspark and Java).",
+        ),
+    ] = "duckdb",
+    master: Annotated[
+        str | None,
+        typer.Option(
+            "--master",
+            help="Spark master URL, e.g. local[2] or spark://host:7077 (--engine spark).",
+        ),
+    ] = None,
+    remote: Annotated[
+        str | None,
+        typer.Option("--remote", help="Spark Connect URL, e.g. sc://host:15002 (--engine spark)."),
+    ] = None,
 ) -> None:
     """Run every pipeline stage in dependency order; stages whose inputs, code and
     settings are unchanged since their last run are skipped, so an interrupted build
@@ -290,7 +309,22 @@ def build(
 
                 with ws.engine.transaction():
                     forget_models(ws.engine)
-            results = ws.build(progress=report, force=force)
+            if engine == "spark":
+                from tessera.engines.spark.build import spark_build
+
+                results = spark_build(
+                    ws,
+                    progress=report,
+                    force=force,
+                    master=master or ("local[2]" if remote is None else None),
+                    remote=remote,
+                )
+            elif engine == "duckdb":
+                if master or remote:
+                    raise typer.BadParameter("--master and --remote need --engine spark")
+                results = ws.build(progress=report, force=force)
+            else:
+                raise typer.BadParameter(f"unknown engine {engine!r}; use duckdb or spark")
     except TesseraError as exc:
         _fail(exc)
     for r in results:

@@ -1,0 +1,1 @@
+"""The Apache Spark engine (imports pyspark only when opened)."""
