@@ -62,18 +62,26 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
         workspace.close()
 
 
-@pytest.fixture(scope="session")
-def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(simulator output, built workspace) for 600 people over 5 days: every feed
-    ingested and every stage run once, shared by the linking and life tests."""
-    out = tmp_path_factory.mktemp("district")
-    simulate(out, persons=600, days=5, seed=5)
-    path = tmp_path_factory.mktemp("ws") / "ws"
+def built_simulation(
+    factory: pytest.TempPathFactory, persons: int, days: int, seed: int
+) -> tuple[Path, Path]:
+    """(simulator output, workspace): a simulated district with every feed ingested
+    and every stage run once (DuckDB)."""
+    out = factory.mktemp("sim")
+    simulate(out, persons=persons, days=days, seed=seed)
+    path = factory.mktemp("ws") / "ws"
     with Workspace.init(path) as ws:
         for mapping in sorted((out / "mappings").glob("*.yaml")):
             ws.ingest(mapping)
         ws.build()
     return out, path
+
+
+@pytest.fixture(scope="session")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(simulator output, built workspace) for 600 people over 5 days, shared by the
+    linking and life tests."""
+    return built_simulation(tmp_path_factory, persons=600, days=5, seed=5)
 
 
 _UNEXPECTED: list[str] = []

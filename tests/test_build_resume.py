@@ -28,14 +28,13 @@ from pathlib import Path
 import pytest
 
 import tessera.stages as stages
-from conftest import toy_mappings
+from conftest import built_simulation, toy_mappings
 from tessera.dossier.store import decode
 from tessera.engines import Engine
 from tessera.engines.duckdb.engine import DuckDBEngine
 from tessera.errors import StageError
 from tessera.resolve.explain import judge
 from tessera.resolve.stage import forget_models
-from tessera.simulate.output import simulate
 from tessera.stages import Stage, StageResult, plan, registered_stages, run_stages
 from tessera.workspace import Workspace
 
@@ -245,14 +244,7 @@ def test_a_stage_run_table_without_fingerprints_is_upgraded(ws: Workspace) -> No
 @pytest.fixture(scope="module")
 def district(tmp_path_factory: pytest.TempPathFactory, pinned_code: None) -> tuple[Path, Path]:
     """(simulator output, workspace built once): 200 people over 3 days."""
-    out = tmp_path_factory.mktemp("resume-sim")
-    simulate(out, persons=200, days=3, seed=5)
-    path = tmp_path_factory.mktemp("resume-ws") / "ws"
-    with Workspace.init(path) as ws:
-        for mapping in sorted((out / "mappings").glob("*.yaml")):
-            ws.ingest(mapping)
-        ws.build()
-    return out, path
+    return built_simulation(tmp_path_factory, persons=200, days=3, seed=5)
 
 
 def _copy(src: Path, dst: Path) -> Path:

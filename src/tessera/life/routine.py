@@ -431,7 +431,7 @@ def _slots(engine: Engine, temp: TempFn, zone: str) -> tuple[np.ndarray, np.ndar
     z = literal(zone)
     st = engine.fetch_arrow(
         f"SELECT c.code, coalesce(st.place_id, -1) AS place_id, epoch(st.started_at) AS t0, "
-        f"epoch(st.finished_at) AS t1, "
+        f"epoch(st.finished_at) AS t1, st.lat, st.lon, "
         f"((CAST(round(epoch(timezone({z}, st.started_at)) - epoch(st.started_at)) AS BIGINT)"
         f" % 3600) + 3600) % 3600 AS sub "
         f"FROM {quote(tables.STAY)} st "
@@ -444,6 +444,7 @@ def _slots(engine: Engine, temp: TempFn, zone: str) -> tuple[np.ndarray, np.ndar
         *(st.column(c).to_numpy().astype(np.float64) for c in ("t0", "t1")),
         st.column("sub").to_numpy().astype(np.int64),
     )
+    rog = _gyration(st)
     del st
     # stays of a subject do not overlap, so their slices come in (code, e) order; sort
     # where they do not
@@ -482,6 +483,7 @@ def _slots(engine: Engine, temp: TempFn, zone: str) -> tuple[np.ndarray, np.ndar
     tbl = {
         "_life_seq_raw": pa.table({"code": seq_code, "e": seq_e, "place_id": g_main}),
         "_life_days": pa.table({"code": d_code, "days": d_days}),
+        "_life_rog": rog,
     }
     for name, data in tbl.items():
         engine.create_temp_table(name, data.schema)
@@ -521,7 +523,6 @@ def _profile(engine: Engine, temp: TempFn, seq_code: np.ndarray, seq_place: np.n
         }
     )
     engine.register_arrow("_life_real", seq_t)
-    engine.register_arrow("_life_rog", _gyration(engine))
     try:
         return engine.materialise(
             PROFILE,
@@ -557,7 +558,6 @@ ORDER BY c.code
         )
     finally:
         engine.unregister("_life_real")
-        engine.unregister("_life_rog")
 
 
 def _symbol_entropies(
@@ -583,22 +583,21 @@ def _symbol_entropies(
     return n_places, np.add.reduceat(terms, first)
 
 
-def _gyration(engine: Engine) -> pa.Table:
+def _gyration(st: pa.Table) -> pa.Table:
     """(code, rog): each subject's radius of gyration over its located stays (module
-    docstring), summed in (started_at, stay_id) order."""
+    docstring), from the stays of :func:`_slots` (code, t0, t1, lat, lon, in (code,
+    t0, stay_id) order), summed in that order."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    st = engine.fetch_arrow(
-        f"SELECT c.code, s.lat, s.lon, epoch(s.finished_at) - epoch(s.started_at) AS w "
-        f"FROM {quote(tables.STAY)} s "
-        f"JOIN {CODES} c ON c.subject = s.subject AND c.subject_kind = s.subject_kind "
-        f"WHERE s.finished_at > s.started_at AND s.lat IS NOT NULL AND s.lon IS NOT NULL "
-        f"ORDER BY c.code, s.started_at, s.stay_id"
-    )
+    st = st.filter(pc.and_(pc.is_valid(st.column("lat")), pc.is_valid(st.column("lon"))))
     code = st.column("code").to_numpy().astype(np.int64)
     if len(code) == 0:
         return pa.table({"code": pa.array([], pa.int64()), "rog": pa.array([], pa.float64())})
-    lat, lon, w = (st.column(k).to_numpy().astype(np.float64) for k in ("lat", "lon", "w"))
+    lat, lon, t0, t1 = (
+        st.column(k).to_numpy().astype(np.float64) for k in ("lat", "lon", "t0", "t1")
+    )
+    w = t1 - t0
     codes, first = np.unique(code, return_index=True)
     group = np.repeat(np.arange(len(codes)), np.diff(np.append(first, len(code))))
     tw = np.add.reduceat(w, first)

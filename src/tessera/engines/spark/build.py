@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tessera.engines.base import literal, quote
+from tessera.errors import StageError
 
 if TYPE_CHECKING:
     from tessera.engines.spark.engine import SparkEngine
@@ -89,8 +90,6 @@ def spark_build(
         wanted = set(stages)
         unknown = wanted - {s.name for s in chosen}
         if unknown:
-            from tessera.errors import StageError
-
             raise StageError(f"no stage named {', '.join(sorted(unknown))}")
         chosen = _with_prerequisites(chosen, wanted)
     gaps = [st.name for st in chosen if not stage_supported(st.name)]
@@ -100,8 +99,6 @@ def spark_build(
     borrowed = [o for st in registered_stages() if st.name in gaps for o in st.outputs]
     missing = [t for t in borrowed if t in inputs and t not in have]
     if missing:
-        from tessera.errors import StageError
-
         raise StageError(
             f"stages {', '.join(gaps)} do not run on Spark yet and the workspace lacks their "
             f"outputs ({', '.join(missing)}): run `tessera build` (DuckDB) first"

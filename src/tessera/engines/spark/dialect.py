@@ -12,12 +12,16 @@ mean something else, the syntax tree is rewritten first:
 - ``timezone(zone, t)`` (the wall-clock time in ``zone``):
   ``from_utc_timestamp(t, zone)``, read in the session zone (UTC).
 - ``len(x)`` of a list made in the expression (``string_split``, ``list_*``):
-  ``size(x)``; sqlglot writes ``length``, which is Spark's string length.
+  ``size(x)`` (NULL for NULL: see the engine's session settings); sqlglot writes
+  ``length``, which is Spark's string length.
+- ``isodow(t)``: ``weekday(t) + 1``; sqlglot's ``(dayofweek(t) % 7) + 1`` gives 2 on
+  a Monday.
 - ``epoch(t)`` (seconds, with the fraction): ``unix_micros(t) / 1e6``; sqlglot's
   ``unix_timestamp`` drops the fraction. ``to_timestamp(x)`` (seconds):
   ``timestamp_micros``; sqlglot's ``from_unixtime`` goes through text, to the second.
 
-- ``a / b``: ``CAST(a AS DOUBLE) / b`` (DuckDB divides to DOUBLE, decimals too).
+- ``a / b``: ``CAST(a AS DOUBLE) / b`` (DuckDB divides to DOUBLE, decimals too), and
+  by zero infinity or NaN as DuckDB gives (Spark gives NULL).
 - ``QUALIFY``: see :func:`without_qualify`.
 
 Every other construct goes through sqlglot unchanged; :data:`REWRITES` names each
@@ -36,6 +40,7 @@ REWRITES = (
     "epoch",
     "to_timestamp",
     "list length",
+    "isodow",
     "division",
     "qualify",
 )
@@ -52,21 +57,22 @@ def _post_order(node: Any) -> Any:
     from sqlglot import exp
 
     if isinstance(node, exp.Filter) and _is_ordered_list(node.this):
-        # rewritten as a whole: its operands first, then the filtered aggregate
-        order = node.this.this
-        for key, value in list(order.args.items()):
-            if isinstance(value, exp.Expression):
-                order.set(key, _post_order(value))
-            elif isinstance(value, list):
-                order.set(key, [_post_order(v) for v in value])
+        # rewritten as a whole: the aggregate's operands and the condition first
+        _children(node.this.this)
         node.set("expression", _post_order(node.expression))
-        return _rewrite(node)
+    else:
+        _children(node)
+    return _rewrite(node)
+
+
+def _children(node: Any) -> None:
+    from sqlglot import exp
+
     for key, value in list(node.args.items()):
         if isinstance(value, exp.Expression):
             node.set(key, _post_order(value))
         elif isinstance(value, list):
             node.set(key, [_post_order(v) if isinstance(v, exp.Expression) else v for v in value])
-    return _rewrite(node)
 
 
 def without_qualify(expression: Any) -> Any:
@@ -109,15 +115,23 @@ def _rewrite(node: Any) -> Any:
         return _spark(f"from_utc_timestamp({_sql(value)}, {_sql(zone)})")
     if isinstance(node, exp.Length) and _is_list(node.this):
         return _spark(f"size({_sql(node.this)})")
-    if isinstance(node, exp.Div) and not node.args.get("_tessera_double"):
-        # DuckDB's / gives DOUBLE for any numbers; Spark's keeps DECIMAL for decimals
-        div = exp.Div(this=exp.cast(node.this, "DOUBLE"), expression=node.expression)
-        div.set("_tessera_double", True)
-        return div
+    if isinstance(node, exp.DayOfWeekIso):
+        # sqlglot writes (dayofweek % 7) + 1, which is not ISO; weekday() is 0 on Monday
+        return _spark(f"(weekday({_sql(node.this)}) + 1)")
+    if isinstance(node, exp.Div):
+        # DuckDB's / gives DOUBLE for any numbers (Spark's keeps DECIMAL for decimals),
+        # and by zero the IEEE result (Spark's is NULL)
+        a, b = _sql(node.this), _sql(node.expression)
+        return _spark(
+            f"CASE WHEN ({b}) <> 0 OR ({b}) IS NULL OR ({a}) IS NULL "
+            f"THEN CAST(({a}) AS DOUBLE) / ({b}) "
+            f"WHEN ({a}) > 0 THEN double('Infinity') WHEN ({a}) < 0 THEN double('-Infinity') "
+            "ELSE double('NaN') END"
+        )
     if isinstance(node, exp.TimeToUnix):
         return _spark(f"(unix_micros(CAST({_sql(node.this)} AS TIMESTAMP)) / 1000000.0)")
     if isinstance(node, exp.UnixToTime) and node.args.get("scale") is None:
-        return _spark(f"timestamp_micros(CAST(round({_sql(node.this)} * 1000000) AS BIGINT))")
+        return _spark(f"timestamp_micros(CAST(round(({_sql(node.this)}) * 1000000) AS BIGINT))")
     return node
 
 

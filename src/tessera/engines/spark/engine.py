@@ -139,8 +139,10 @@ class SparkEngine(Engine):
         (self.root / "parts").mkdir(parents=True, exist_ok=True)
         self._session_id = uuid.uuid4().hex[:12]
         self._temp_root = self.root / "temp" / self._session_id
-        self._spark = session if session is not None else _session(master, remote, conf or {})
-        self._owns_session = session is None
+        if session is not None:
+            self._spark, self._owns_session = session, False
+        else:
+            self._spark, self._owns_session = _session(master, remote, conf or {})
         self._catalog: dict[str, dict[str, Any]] = self._read_catalog()
         self._temp: dict[str, dict[str, Any]] = {}
         self._arrow_views: set[str] = set()
@@ -232,7 +234,8 @@ class SparkEngine(Engine):
                     elif not self._forget(name) and not st.args.get("exists"):
                         raise EngineError(f"Spark engine: no table {name!r} to drop")
             elif isinstance(st, exp.Select | exp.Union | exp.With):
-                self._df(st, params).collect()
+                # run for its effect (and its errors), nothing brought to the driver
+                self._df(st, params).write.format("noop").mode("overwrite").save()
             else:
                 raise UnsupportedOperation(
                     f"engine 'spark' does not run {type(st).__name__} statements\n"
@@ -382,7 +385,8 @@ class SparkEngine(Engine):
         self._set(name, new)
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
-        return _utc(self._df(sql, params).toArrow())
+        # Spark's TIMESTAMP comes back as timestamp[us, tz=UTC] (the session zone)
+        return self._df(sql, params).toArrow()
 
     def fetch_rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         # through Arrow, so that timestamps come back aware of UTC, as DuckDB's do
@@ -445,11 +449,6 @@ class SparkEngine(Engine):
         )
         return f"{int(rows)}:{int(total)}"
 
-    def splink_api(self) -> Any:
-        from splink import SparkAPI
-
-        return SparkAPI(spark_session=self._spark)  # type: ignore[no-untyped-call]
-
     def table_names(self) -> list[str]:
         return sorted(self._tables)
 
@@ -509,7 +508,9 @@ class SparkEngine(Engine):
         return f"<SparkEngine {self.root}>"
 
 
-def _session(master: str | None, remote: str | None, conf: dict[str, str]) -> Any:
+def _session(master: str | None, remote: str | None, conf: dict[str, str]) -> tuple[Any, bool]:
+    """(session, whether it was started here): getOrCreate returns a session this
+    process already has, which the engine must then not stop when it closes."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         from pyspark.sql import SparkSession
@@ -525,19 +526,23 @@ def _session(master: str | None, remote: str | None, conf: dict[str, str]) -> An
         "spark.sql.shuffle.partitions": "8",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
-        # DuckDB divides by zero to NULL; ANSI Spark raises
+        # the stages' SQL was written for DuckDB, which gives NULL where ANSI Spark
+        # raises (a list index out of range); division by zero: see the dialect
         "spark.sql.ansi.enabled": "false",
+        # size(NULL) is NULL, as DuckDB's len(NULL) (the legacy -1 comes with ANSI off)
+        "spark.sql.legacy.sizeOfNull": "false",
         **conf,
     }
     for key, value in settings.items():
         builder = builder.config(key, value)
+    started = SparkSession.getActiveSession() is None
     with warnings.catch_warnings():
         # pyspark 4 warns about pandas 3 at import; Tessera hands Spark Arrow, not pandas
         warnings.simplefilter("ignore", FutureWarning)
         session = builder.getOrCreate()
     if not remote:
         session.sparkContext.setLogLevel("ERROR")
-    return session
+    return session, started
 
 
 def _spark_safe(table: pa.Table) -> pa.Table:
@@ -557,20 +562,6 @@ def _spark_safe(table: pa.Table) -> pa.Table:
         elif pa.types.is_dictionary(t):
             t = t.value_type
         fields.append(pa.field(f.name, t))
-    schema = pa.schema(fields)
-    return table if schema.equals(table.schema) else table.cast(schema)
-
-
-def _utc(table: pa.Table) -> pa.Table:
-    """Spark's timestamps come back in the session zone (UTC): say so in the type."""
-    import pyarrow as pa
-
-    fields = [
-        pa.field(f.name, pa.timestamp(f.type.unit, tz="UTC"))
-        if pa.types.is_timestamp(f.type) and f.type.tz is None
-        else f
-        for f in table.schema
-    ]
     schema = pa.schema(fields)
     return table if schema.equals(table.schema) else table.cast(schema)
 
