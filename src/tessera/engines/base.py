@@ -38,31 +38,11 @@ CAPABILITIES: dict[str, dict[str, bool | str]] = {
     "materialise": {"duckdb": True, "spark": True},
     "try_strptime": {"duckdb": True, "spark": "use to_timestamp with ANSI mode off"},
     "parquet_view": {"duckdb": True, "spark": "Spark has no exact file row numbers"},
-    "splink": {
-        "duckdb": True,
-        "spark": "Splink's SparkAPI is not wired to the Spark engine yet (stage:resolution)",
-    },
+    "splink": {"duckdb": True, "spark": True},
     "content_version": {"duckdb": True, "spark": True},
-    # stages whose SQL Spark does not run yet: a Spark build takes their outputs from
-    # the workspace's last DuckDB build (tessera.engines.spark.build)
-    "stage:resolution": {
-        "duckdb": True,
-        "spark": "list slices and DuckDB string functions in the name normaliser, and "
-        "Splink's SparkAPI, not wired yet",
-    },
-    "stage:contacts": {
-        "duckdb": True,
-        "spark": "arg_max(x, key, n) (top n) and HUGEINT packing of (time, obs_id) "
-        "have no Spark translation yet",
-    },
-    "stage:anomalies": {
-        "duckdb": True,
-        "spark": "json_object('k': v, ...) (evidence JSON) has no Spark translation yet",
-    },
-    **{
-        f"stage:{name}": {"duckdb": True, "spark": "not yet run on Spark (no parity test)"}
-        for name in ("meetings", "exposure", "ties", "communities", "dossiers")
-    },
+    # a stage an engine cannot run is declared here as "stage:<name>": {"spark": why};
+    # a Spark build then takes its outputs from the workspace's last DuckDB build
+    # (tessera.engines.spark.build). Every stage runs on both engines today.
 }
 
 
@@ -116,6 +96,37 @@ class Engine(ABC):
         """A Splink database API over this engine's own connection (capability ``splink``)."""
         self.require("splink")
         raise UnsupportedOperation(f"engine {self.name!r} declares splink but has no binding")
+
+    def splink_condition(self, sql: str) -> str:
+        """A Splink SQL condition (a blocking rule or a comparison level, canonical
+        dialect, columns suffixed ``_l``/``_r`` or prefixed ``l.``/``r.``) in this
+        engine's dialect."""
+        return sql
+
+    def splink_settings(self, settings: Any) -> Any:
+        """Splink settings for this engine's Splink API: ``settings`` (a
+        ``SettingsCreator`` or a settings dict, canonical dialect) as they are where the
+        dialect is the canonical one, else a dict with every SQL condition translated
+        by :meth:`splink_condition`."""
+        if self.dialect == CANONICAL_DIALECT:
+            return settings
+        import json
+
+        base = (
+            settings
+            if isinstance(settings, dict)
+            else settings.create_settings_dict(CANONICAL_DIALECT)
+        )
+        out = json.loads(json.dumps(base))
+        out["sql_dialect"] = self.dialect
+        for comparison in out.get("comparisons", []):
+            for level in comparison["comparison_levels"]:
+                if level["sql_condition"].strip().upper() != "ELSE":
+                    level["sql_condition"] = self.splink_condition(level["sql_condition"])
+        for rule in out.get("blocking_rules_to_generate_predictions", []):
+            rule["blocking_rule"] = self.splink_condition(rule["blocking_rule"])
+            rule["sql_dialect"] = self.dialect
+        return out
 
     def content_version(self, table: str) -> str:
         """A version of a table's content that ignores row order (capability

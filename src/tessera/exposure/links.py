@@ -68,11 +68,14 @@ def _via_sources_sql() -> str:
 
 
 def _sources_of(vias: str) -> str:
-    """SQL: the sorted distinct source tables of a list of vias."""
-    return (
-        f"coalesce((SELECT list(DISTINCT vs.source ORDER BY vs.source) FROM _exp_via_src vs "
-        f"WHERE list_contains({vias}, vs.via)), [])"
+    """SQL: the sorted distinct source tables of a list of vias (an expression over the
+    list, not a correlated subquery: Spark runs no subquery inside list functions)."""
+    parts = ", ".join(
+        f"CASE WHEN list_contains({vias}, {literal(via)}) "
+        f"THEN [{', '.join(literal(s) for s in srcs)}] ELSE CAST([] AS VARCHAR[]) END"
+        for via, srcs in VIA_SOURCES.items()
     )
+    return f"coalesce(list_sort(list_distinct(flatten([{parts}]))), [])"
 
 
 def prepare(temp: TempFn) -> None:

@@ -393,7 +393,9 @@ def _unusual_sql() -> str:
         "max(sl.bits)",
         "any_value(m.med)",
         "json_object('hours', count(*), 'p_min', round(min(sl.p), 6), "
-        "'place_hours_other_days', round(any_value(sl.c_0), 2), "
+        # a stay over midnight has a slice on each day, with other days' hours each:
+        # those of its first slice
+        "'place_hours_other_days', round(arg_min(sl.c_0, sl.a), 2), "
         "'weekday_hour_hours_other_days', round(min(sl.n_dh), 2), "
         "'median_bits_per_hour', round(any_value(m.med), 3))",
     )

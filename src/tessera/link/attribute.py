@@ -414,8 +414,8 @@ def device_person_sql(evidence: str = "_link_evidence") -> str:
     return f"""
 WITH combined AS (
   SELECT device, person, 1 - exp(sum(ln(greatest(1e-9, 1 - confidence)))) AS confidence,
-         list(via ORDER BY confidence DESC) AS vias,
-         string_agg(detail, '; ' ORDER BY confidence DESC) AS evidence
+         list(via ORDER BY confidence DESC, via, detail) AS vias,
+         string_agg(detail, '; ' ORDER BY confidence DESC, via, detail) AS evidence
   FROM {evidence} GROUP BY device, person),
 ranked AS (
   SELECT *, row_number() OVER (PARTITION BY device ORDER BY confidence DESC, person) AS r,
@@ -482,7 +482,8 @@ j AS (
     AND v.a IN (SELECT vehicle FROM {VEHICLES})
 )
 SELECT * FROM j
-QUALIFY row_number() OVER (PARTITION BY vehicle, person, role ORDER BY confidence DESC) = 1
+QUALIFY row_number() OVER (PARTITION BY vehicle, person, role
+                           ORDER BY confidence DESC, evidence) = 1
 """
 
 

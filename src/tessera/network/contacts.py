@@ -187,10 +187,12 @@ WHERE d.msisdn IS NOT NULL
 
 
 def _evidence_sql() -> str:
+    # minutes rounded half away from zero by round() (printf's %.0f rounds half to even
+    # on DuckDB, half up on Spark)
     return """concat_ws('; ',
   CASE WHEN events > 0
-       THEN printf('%d call(s) (%.0f min), %d SMS; %d a->b, %d b->a; on %d day(s), %s to %s',
-       calls, call_s / 60.0, sms, a_to_b, b_to_a, days,
+       THEN printf('%d call(s) (%d min), %d SMS; %d a->b, %d b->a; on %d day(s), %s to %s',
+       calls, CAST(round(call_s / 60.0) AS BIGINT), sms, a_to_b, b_to_a, days,
        strftime(first_at, '%Y-%m-%d'), strftime(last_at, '%Y-%m-%d')) END,
   CASE WHEN events > calls + sms
        THEN printf('%d event(s) on other channels', events - calls - sms) END,
@@ -258,8 +260,7 @@ WHERE c.from_number IS NOT NULL AND c.to_number IS NOT NULL AND c.time IS NOT NU
             "b_kind": "any_value(CASE WHEN fwd THEN b_kind ELSE a_kind END)",
             "second_phone_events": "CAST(count(*) FILTER (WHERE second) AS INTEGER)",
             # newest first; the key breaks ties at one instant by obs_id
-            "obs_ids": "arg_max(obs_id, (CAST(epoch_us(time) AS HUGEINT) << 64) + obs_id, "
-            f"{OBS_IDS_CAP})",
+            "obs_ids": f"arg_max(obs_id, {{'t': time, 'o': obs_id}}, {OBS_IDS_CAP})",
         }
         end = (
             "(SELECT date_trunc('day', max(time)) + INTERVAL 1 DAY FROM obs_communication "

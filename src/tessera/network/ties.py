@@ -73,6 +73,11 @@ MAX_SHARING = {"home": 12, "work": 5000}
 # a workplace of more than 2 * PLACE_NEIGHBOURS + 1 is linked around a ring (docstring)
 PLACE_NEIGHBOURS = 100
 
+# one literal pattern (format() on Spark translates only a literal)
+_MEETS_NEVER_TALKS = (
+    "met {} times on {} days at {} places ({} discreet), never called, texted or listed each other"
+)
+
 
 def ties(engine: Engine) -> dict[str, int]:
     """Write ``net_hidden_tie`` and ``net_edge``; return their row counts."""
@@ -83,8 +88,7 @@ def ties(engine: Engine) -> dict[str, int]:
         SELECT p.a, p.a_kind, p.b, p.b_kind, 'meets_never_talks' AS kind,
                p.meetings, 0 AS contact_events, 0 AS second_phone_events,
                p.weight AS score,
-               format('met {{}} times on {{}} days at {{}} places ({{}} discreet), '
-                      || 'never called, texted or listed each other',
+               format({literal(_MEETS_NEVER_TALKS)},
                       p.meetings, p.days, p.places, p.discreet) AS evidence
         FROM {copresence} p ANTI JOIN {contact} c ON c.a = p.a AND c.b = p.b
         WHERE p.meetings >= {MIN_MEETINGS}
@@ -118,7 +122,8 @@ def ties(engine: Engine) -> dict[str, int]:
         small AS (SELECT * FROM k WHERE k <= 2 * {hops} + 1),
         offset_ AS (SELECT DISTINCT k.role, k.b,
                            CAST(floor(pow((k.k - 1) / 2.0, t.j / {float(hops)})) AS BIGINT) AS d
-                    FROM k, range(1, {hops} + 1) t(j) WHERE k.k > 2 * {hops} + 1),
+                    FROM k CROSS JOIN (SELECT unnest(range(1, {hops} + 1)) AS j) t
+                    WHERE k.k > 2 * {hops} + 1),
         ring AS (SELECT k.role, k.b, k.k, k.scale / ln(1 + k.k) * (k.k - 1)
                         / (2.0 * count(*)) AS weight
                  FROM k JOIN offset_ o USING (role, b) GROUP BY k.role, k.b, k.k, k.scale),

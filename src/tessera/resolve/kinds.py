@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tessera.resolve.nicknames import nickname_values_sql
 from tessera.resolve.sql import (
@@ -30,6 +30,9 @@ from tessera.resolve.sql import (
     translit,
     without_particles,
 )
+
+if TYPE_CHECKING:
+    from tessera.engines.base import Engine
 
 # The version of the estimation procedure (tessera.resolve.stage._train), part of every
 # model's fingerprint: a change that alters what the same comparisons estimate bumps it,
@@ -121,11 +124,14 @@ class KindSpec:
         )
 
 
-def rule(sql: str) -> Any:
-    """A blocking rule from an SQL condition over ``l`` and ``r`` (canonical dialect)."""
+def rule(sql: str, engine: Engine | None = None) -> Any:
+    """A blocking rule from an SQL condition over ``l`` and ``r`` (canonical dialect),
+    for ``engine``'s Splink API (translated to its dialect; canonical without one)."""
     from splink.blocking_rule_library import CustomRule
 
-    return CustomRule(sql, sql_dialect="duckdb")
+    if engine is None:
+        return CustomRule(sql, sql_dialect="duckdb")
+    return CustomRule(engine.splink_condition(sql), sql_dialect=engine.dialect)
 
 
 def _level(
@@ -237,13 +243,13 @@ WITH parts AS (
     CASE WHEN given_name_latin IS NOT NULL OR family_name_latin IS NOT NULL
            THEN {joined(without_particles("family_name_latin"))}
          WHEN n_family IS NOT NULL THEN array_to_string(toks[1:n_family], '')
-         WHEN han OR len(toks) = 1 THEN toks[1]
-         ELSE toks[len(toks)] END AS family,
+         WHEN han OR array_length(toks) = 1 THEN toks[1]
+         ELSE toks[array_length(toks)] END AS family,
     CASE WHEN given_name_latin IS NOT NULL OR family_name_latin IS NOT NULL
            THEN {joined(without_particles("given_name_latin"))}
          WHEN n_family IS NOT NULL THEN nullif(array_to_string(toks[n_family + 1:], ''), '')
          WHEN han THEN nullif(array_to_string(toks[2:], ''), '')
-         ELSE nullif(array_to_string(toks[1:len(toks) - 1], ''), '') END AS given
+         ELSE nullif(array_to_string(toks[1:array_length(toks) - 1], ''), '') END AS given
   FROM parts
 ), folded AS (
   SELECT *, {translit("family")} AS family_t, {translit("given")} AS given_t,
@@ -254,7 +260,7 @@ WITH parts AS (
   FROM {nickname_values_sql()} GROUP BY 1
 )
 SELECT unique_id, source, record_id, family, given, family_t, given_t, name_tokens,
-  list_distinct(list_concat([given_t], coalesce(nick.canonical, []))) AS given_alts,
+  list_sort(list_distinct(list_concat([given_t], coalesce(nick.canonical, [])))) AS given_alts,
   {skeleton("family_t")} AS family_s, {skeleton("given_t")} AS given_s,
   {order_free_key("family", "given")} AS name_key,
   {order_free_key("family_t", "given_t")} AS name_t_key,

@@ -192,10 +192,10 @@ def _train(
     notes: list[str] = []
     api = work.splink_api()
     with quiet_splink():
-        linker = Linker(api.register(table), spec.settings(), log_level=None)
+        linker = Linker(api.register(table), work.splink_settings(spec.settings()), log_level=None)
         try:
             linker.training.estimate_probability_two_random_records_match(
-                [rule(r) for r in spec.prior_rules], recall=spec.prior_recall
+                [rule(r, work) for r in spec.prior_rules], recall=spec.prior_recall
             )
         except SplinkException as exc:  # no pair satisfies the rules: keep the default
             notes.append(f"prior left at its default: {str(exc).splitlines()[0]}")
@@ -210,7 +210,9 @@ def _train(
         for block in spec.training_blocks:
             before = linker.misc.save_model_to_json()
             try:
-                linker.training.estimate_parameters_using_expectation_maximisation(rule(block))
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule(block, work)
+                )
             except EMTrainingException as exc:
                 # too few pairs under this block (a register with no duplicates)
                 notes.append(f"EM under {block!r} skipped: {str(exc).splitlines()[0]}")
@@ -222,14 +224,21 @@ def _train(
                     raise
                 linker = Linker(api.register(table), bounded(before), log_level=None)
                 notes.append(f"EM under {block!r} undone: {str(exc).splitlines()[0]}")
-        settings = bounded(linker.misc.save_model_to_json())
+        settings = canonical_sql(bounded(linker.misc.save_model_to_json()), spec)
         start = float(settings["probability_two_random_records_match"])
         prior = start
         freqs: dict[str, Any] = {}
         # twice: the prior from Splink's record term frequencies, then from the
         # deduplicated ones that prior implies (see term_frequencies)
         for _ in range(2 if spec.prior_from_pairs else 0):
-            model = StoredModel(spec.kind, "training", settings, dt.datetime.now(dt.UTC), n)
+            # only the weights are read: the pairs without their columns (at 200,000
+            # people the full rows spilled more than 60 GB)
+            narrow = {
+                **settings,
+                "retain_matching_columns": False,
+                "retain_intermediate_calculation_columns": False,
+            }
+            model = StoredModel(spec.kind, "training", narrow, dt.datetime.now(dt.UTC), n)
             scorer = _linker(work, api, table, model, freqs)
             scored = scorer.inference.predict()
             weights = work.fetch_arrow(f"SELECT match_weight FROM {scored.physical_name}")
@@ -265,6 +274,26 @@ def _train(
     for counts in freqs.values():
         engine.append_arrow(TERM_FREQUENCIES, counts)
     return StoredModel(spec.kind, model_id, settings, now, n)
+
+
+def canonical_sql(settings: dict[str, Any], spec: KindSpec) -> dict[str, Any]:
+    """Trained ``settings`` with their SQL in the canonical dialect: an engine in another
+    dialect trains on translated conditions, and the stored model must read the same on
+    every engine. The comparisons and rules are the kind's own, in the same order, so
+    each condition is taken from the kind's canonical settings at the same place."""
+    if settings.get("sql_dialect") == "duckdb":
+        return settings
+    canon = spec.settings().create_settings_dict("duckdb")
+    out = {**settings, "sql_dialect": "duckdb"}
+    out["comparisons"] = [
+        {**c, "comparison_levels": [
+            {**lv, "sql_condition": cl["sql_condition"]}
+            for lv, cl in zip(c["comparison_levels"], cc["comparison_levels"], strict=True)
+        ]}
+        for c, cc in zip(settings["comparisons"], canon["comparisons"], strict=True)
+    ]  # fmt: skip
+    out["blocking_rules_to_generate_predictions"] = canon["blocking_rules_to_generate_predictions"]
+    return out
 
 
 def term_frequencies(work: Engine, kind: str, table: str, col: str, others: float) -> Any:
@@ -304,15 +333,15 @@ def _linker(
     from splink import Linker
 
     splink_settings = {k: v for k, v in model.settings.items() if k != STRUCTURE_KEY}
-    linker = Linker(api.register(table), splink_settings, log_level=None)
+    linker = Linker(api.register(table), work.splink_settings(splink_settings), log_level=None)
     types = dict(work.columns(table))
     for col, frozen in freqs.items():
         lookup = f"tf_lookup_{col}"
         copy_in(work, "tessera_tf_arrow", frozen.select(["value", "tf"]))
-        work.execute(
-            f"CREATE OR REPLACE TABLE {quote(lookup)} AS "
+        work.temp_table(
+            lookup,
             f"SELECT CAST(value AS {types[col]}) AS {quote(col)}, tf AS {quote('tf_' + col)} "
-            "FROM tessera_tf_arrow"
+            "FROM tessera_tf_arrow",
         )
         linker.table_management.register_term_frequency_lookup(api.register(lookup), col)
     return linker
@@ -357,7 +386,8 @@ def resolve_kind(
         return KindRun(spec.kind, n, n, 0, trained=False, incremental=False)
     work = engine.scratch()
     try:
-        copy_in(work, feats, engine.fetch_arrow(f"SELECT * FROM {quote(feats)}"))
+        if work is not engine:
+            copy_in(work, feats, engine.fetch_arrow(f"SELECT * FROM {quote(feats)}"))
         model = load_model(engine, spec.kind)
         if model is not None and model.settings.get(STRUCTURE_KEY) != spec.structure():
             say(
@@ -381,23 +411,29 @@ def resolve_kind(
                 copy_in(engine, "resolution_scored", work.fetch_arrow(
                     f"SELECT * FROM {scored.physical_name} ORDER BY unique_id_l, unique_id_r"
                 ))  # fmt: skip
+                columns = _pair_columns([c for c, _ in engine.columns("resolution_scored")])
                 engine.execute(
-                    f"CREATE OR REPLACE TABLE {quote(pairs)} AS SELECT * FROM resolution_scored"
+                    f"CREATE OR REPLACE TABLE {quote(pairs)} AS "
+                    f"SELECT {columns} FROM resolution_scored"
                 )
                 new = n
             else:
                 fresh = sorted(ids - previous)
                 new = len(fresh)
                 if fresh:
+                    import pyarrow as pa
+
                     say(f"{spec.kind}: scoring {new:,} new records against {len(previous):,}")
-                    work.execute(
-                        f"CREATE TABLE new_records AS SELECT * FROM {quote(feats)} "
-                        "WHERE unique_id IN (SELECT unnest(?::BIGINT[]))",
-                        [fresh],
+                    copy_in(work, "new_ids", pa.table({"unique_id": pa.array(fresh, pa.int64())}))
+                    work.temp_table(
+                        "new_records",
+                        f"SELECT * FROM {quote(feats)} "
+                        "WHERE unique_id IN (SELECT unique_id FROM new_ids)",
                     )
-                    work.execute(
-                        f"CREATE TABLE old_records AS SELECT * FROM {quote(feats)} "
-                        "WHERE unique_id NOT IN (SELECT unique_id FROM new_records)"
+                    work.temp_table(
+                        "old_records",
+                        f"SELECT * FROM {quote(feats)} "
+                        "WHERE unique_id NOT IN (SELECT unique_id FROM new_ids)",
                     )
                     new_sdf, old_sdf = api.register("new_records"), api.register("old_records")
                     between = linker.inference.predict_between(
@@ -418,6 +454,16 @@ def resolve_kind(
         if work is not engine:
             work.close()
     return KindRun(spec.kind, n, new, engine.row_count(pairs), trained, incremental)
+
+
+def _pair_columns(names: list[str]) -> str:
+    """Splink's scored columns in one order on every engine (Splink's own order of the
+    columns within a comparison differs between its backends): the weight, the
+    probability and the two ids, then the others by name, ``match_key`` last."""
+    first = ["match_weight", "match_probability", "unique_id_l", "unique_id_r"]
+    rest = sorted(n for n in names if n not in first and n != "match_key")
+    ordered = [n for n in first if n in names] + rest + [n for n in ["match_key"] if n in names]
+    return ", ".join(quote(n) for n in ordered)
 
 
 def _ordered_pair_columns(engine: Engine, pairs: str) -> str:

@@ -165,8 +165,13 @@ class DuckDBEngine(Engine):
     def scratch(self) -> DuckDBEngine:
         # Splink probes for tables by catching errors, which aborts an open DuckDB
         # transaction: its work runs on a separate in-memory database instead
+        # spilling where the workspace spills (an in-memory database would spill to
+        # the current directory)
         return DuckDBEngine(
-            None, memory_limit=self._setting("memory_limit"), threads=self._threads()
+            None,
+            memory_limit=self._setting("memory_limit"),
+            threads=self._threads(),
+            temp_directory=Path(self._setting("temp_directory")),
         )
 
     def content_version(self, table: str) -> str:

@@ -10,7 +10,14 @@ mean something else, the syntax tree is rewritten first:
   key by key, descending where asked, NULLs last (DuckDB's default). With a ``FILTER``
   that keeps no row the result is NULL, as DuckDB's, not Spark's empty array.
 - ``timezone(zone, t)`` (the wall-clock time in ``zone``):
-  ``from_utc_timestamp(t, zone)``, read in the session zone (UTC).
+  ``from_utc_timestamp(t, zone)``, read in the session zone (UTC); with ``t`` cast to a
+  naive ``TIMESTAMP`` (a wall-clock time) DuckDB gives the instant it is in ``zone``:
+  ``to_utc_timestamp(t, zone)``.
+- ``jaro_winkler_similarity(a, b)``: ``jaro_winkler(a, b)``, the function of the jar
+  Splink ships for Spark (loaded by the engine's sessions, ``spark.jars``), NULL when
+  an operand is (the jar's gives 0).
+- ``a && b`` (lists share an element): ``arrays_overlap(a, b)``.
+- ``list_intersect(a, b)``: ``array_intersect`` (both keep each common element once).
 - ``len(x)`` of a list made in the expression (``string_split``, ``list_*``):
   ``size(x)`` (NULL for NULL: see the engine's session settings); sqlglot writes
   ``length``, which is Spark's string length.
@@ -20,9 +27,23 @@ mean something else, the syntax tree is rewritten first:
   ``unix_timestamp`` drops the fraction. ``to_timestamp(x)`` (seconds):
   ``timestamp_micros``; sqlglot's ``from_unixtime`` goes through text, to the second.
 
+- ``avg(x)``: ``avg(CAST(x AS DOUBLE))`` (Spark averages a DECIMAL, such as
+  ``CASE ... THEN 1.0 ELSE 0.0 END``, to four more decimal places only).
 - ``a / b``: ``CAST(a AS DOUBLE) / b`` (DuckDB divides to DOUBLE, decimals too), and
   by zero infinity or NaN as DuckDB gives (Spark gives NULL).
 - ``QUALIFY``: see :func:`without_qualify`.
+- ``x[a:b]`` and ``list_slice(x, a, b)`` (a list slice, 1-based, both ends included;
+  sqlglot keeps the brackets, which Spark does not parse): ``slice(x, a, b - a + 1)``.
+- ``arg_max(x, k, n)`` (the ``x`` of the ``n`` largest ``k``, largest first; sqlglot
+  drops ``n``): the ordered list rewrite of ``list(x ORDER BY k DESC)`` over the rows
+  where neither is NULL, sliced to ``n``; ``arg_min`` ascending.
+- regular expressions: RE2's script classes ``\\p{Han}`` as Java's ``\\p{IsHan}``.
+- ``format('{} of {}', a, b)``: ``format_string('%s of %s', a, b)`` (sqlglot keeps the
+  braces, which Spark prints as they are), NULL when an argument is.
+- ``json_object('k', v, ...)``: ``to_json(named_struct('k', v, ...))``; NULL values
+  are kept as ``null`` (session setting ``spark.sql.jsonGenerator.ignoreNullFields``).
+  The text may differ in number notation (Spark writes ``1.0E-6``, DuckDB
+  ``0.000001``); the values are the same.
 
 Every other construct goes through sqlglot unchanged; :data:`REWRITES` names each
 rewrite, and tests check them against DuckDB on the same rows.
@@ -43,6 +64,15 @@ REWRITES = (
     "isodow",
     "division",
     "qualify",
+    "list slice",
+    "top n arg_max",
+    "json_object",
+    "regex script class",
+    "list_intersect",
+    "list overlap",
+    "jaro_winkler",
+    "format",
+    "avg",
 )
 
 
@@ -112,6 +142,10 @@ def _rewrite(node: Any) -> Any:
         return _ordered_list(node.this)
     if isinstance(node, exp.Anonymous) and node.name.lower() == "timezone":
         zone, value = node.expressions
+        naive = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
+        if isinstance(value, exp.Cast) and value.to.this in naive:
+            # a wall-clock time (DuckDB's naive TIMESTAMP): the instant it is in zone
+            return _spark(f"to_utc_timestamp({_sql(value)}, {_sql(zone)})")
         return _spark(f"from_utc_timestamp({_sql(value)}, {_sql(zone)})")
     if isinstance(node, exp.Length) and _is_list(node.this):
         return _spark(f"size({_sql(node.this)})")
@@ -125,14 +159,126 @@ def _rewrite(node: Any) -> Any:
         return _spark(
             f"CASE WHEN ({b}) <> 0 OR ({b}) IS NULL OR ({a}) IS NULL "
             f"THEN CAST(({a}) AS DOUBLE) / ({b}) "
-            f"WHEN ({a}) > 0 THEN double('Infinity') WHEN ({a}) < 0 THEN double('-Infinity') "
-            "ELSE double('NaN') END"
+            f"WHEN ({a}) > 0 THEN {_INF} WHEN ({a}) < 0 THEN -{_INF} ELSE {_NAN} END"
         )
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
+        [part] = node.expressions
+        if isinstance(part, exp.Slice):
+            return _slice(node.this, part)
+    if isinstance(node, exp.Avg) and not isinstance(node.this, exp.Distinct):
+        # DuckDB averages to DOUBLE; Spark's avg of a DECIMAL (1.0 is one) is a DECIMAL
+        # of four more places, rounded there
+        return _spark(f"avg(CAST({_sql(node.this)} AS DOUBLE))")
+    if isinstance(node, exp.Format):
+        return _format(node)
+    if isinstance(node, exp.JarowinklerSimilarity):
+        # the function of the jar Splink ships (the engine's sessions load it); it
+        # gives 0 where DuckDB gives NULL (a NULL operand)
+        a, b = _sql(node.this), _sql(node.expression)
+        return _spark(
+            f"CASE WHEN ({a}) IS NOT NULL AND ({b}) IS NOT NULL THEN jaro_winkler({a}, {b}) END"
+        )
+    if isinstance(node, exp.ArrayOverlaps):
+        # sqlglot writes DuckDB's && unchanged, which Spark does not parse
+        return _spark(f"arrays_overlap({_sql(node.this)}, {_sql(node.expression)})")
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "list_intersect":
+        # both give the distinct common elements
+        return exp.ArrayIntersect(expressions=list(node.expressions))
+    if isinstance(node, exp.Anonymous) and node.name.lower() in ("list_slice", "array_slice"):
+        value, start, end = node.expressions
+        return _slice(value, exp.Slice(this=start, expression=end))
+    if isinstance(node, exp.ArgMax | exp.ArgMin) and node.args.get("count") is not None:
+        return _top_n(node)
+    if isinstance(node, exp.JSONObject):
+        pairs = ", ".join(f"{_sql(kv.this)}, {_sql(kv.expression)}" for kv in node.expressions)
+        return _spark(f"to_json(named_struct({pairs}))")
+    if isinstance(node, _regex_functions()):
+        regex: Any = node
+        if isinstance(regex.expression, exp.Literal):
+            regex.set("expression", exp.Literal.string(_java_regex(regex.expression.this)))
+        return regex
     if isinstance(node, exp.TimeToUnix):
-        return _spark(f"(unix_micros(CAST({_sql(node.this)} AS TIMESTAMP)) / 1000000.0)")
+        # DOUBLE, as DuckDB's (dividing by 1000000.0 alone gives Spark a DECIMAL)
+        return _spark(
+            f"(CAST(unix_micros(CAST({_sql(node.this)} AS TIMESTAMP)) AS DOUBLE) / 1000000.0)"
+        )
     if isinstance(node, exp.UnixToTime) and node.args.get("scale") is None:
         return _spark(f"timestamp_micros(CAST(round(({_sql(node.this)}) * 1000000) AS BIGINT))")
     return node
+
+
+def _format(node: Any) -> Any:
+    """DuckDB's ``format('{} of {}', a, b)`` (fmt's placeholders) as Spark's
+    ``format_string('%s of %s', a, b)``; only bare ``{}`` placeholders are translated."""
+    from sqlglot import exp
+
+    if not isinstance(node.this, exp.Literal):
+        raise UnsupportedOperation(
+            "engine 'spark' translates format() only with one literal pattern, got "
+            f"{node.this.sql(dialect='duckdb')!r}"
+        )
+    pattern = node.this.this
+    if "{" in pattern.replace("{}", "") or "}" in pattern.replace("{}", ""):
+        raise UnsupportedOperation(
+            f"engine 'spark' translates format() only with bare {{}} placeholders: {pattern!r}"
+        )
+    java = pattern.replace("%", "%%").replace("{}", "%s")
+    args = [_sql(e) for e in node.expressions]
+    text = f"format_string({exp.Literal.string(java).sql(dialect='spark')}, {', '.join(args)})"
+    # DuckDB's is NULL when an argument is; Spark's prints "null"
+    nulls = " OR ".join(f"({a}) IS NULL" for a in args)
+    return _spark(f"CASE WHEN {nulls} THEN NULL ELSE {text} END" if args else text)
+
+
+def _java_regex(pattern: str) -> str:
+    """RE2's Unicode script classes (``\\p{Han}``) as Java writes them (``\\p{IsHan}``);
+    one- and two-letter general categories (``\\p{L}``, ``\\p{Lu}``) are the same in both."""
+    import re
+
+    return re.sub(r"\\([pP])\{(?!Is|In)([A-Za-z_]{3,})\}", r"\\\1{Is\2}", pattern)
+
+
+def _slice(value: Any, part: Any) -> Any:
+    """DuckDB's ``value[a:b]`` (1-based, inclusive; either end may be left out) as
+    Spark's ``slice(value, start, length)``; negative ends (from the back) are not
+    translated."""
+    from sqlglot import exp
+
+    start, end = part.this, part.expression
+    for bound in (start, end):
+        if bound is not None and isinstance(bound, exp.Neg):
+            raise UnsupportedOperation(
+                "engine 'spark' translates list slices only with ends counted from the front"
+            )
+    a = _sql(start) if start is not None else "1"
+    b = _sql(end) if end is not None else f"size({_sql(value)})"
+    return _spark(f"slice({_sql(value)}, {a}, greatest(({b}) - ({a}) + 1, 0))")
+
+
+def _top_n(node: Any) -> Any:
+    """``arg_max(x, k, n)`` / ``arg_min(x, k, n)`` as a sorted, sliced list."""
+    from sqlglot import exp
+
+    desc = isinstance(node, exp.ArgMax)
+    value, key, count = node.this, node.expression, node.args["count"]
+    order = exp.Order(this=value, expressions=[exp.Ordered(this=key, desc=desc)])
+    where = f"WHERE {_sql(key)} IS NOT NULL AND {_sql(value)} IS NOT NULL"
+    ordered = _ordered_list(order, where).sql(dialect="spark")
+    # over no rows DuckDB gives NULL, Spark's collect_list an empty array
+    return _spark(f"CASE WHEN size({ordered}) > 0 THEN slice({ordered}, 1, {_sql(count)}) END")
+
+
+def _regex_functions() -> tuple[type[Any], ...]:
+    from sqlglot import exp
+
+    return (exp.RegexpLike, exp.RegexpReplace, exp.RegexpExtract, exp.RegexpSplit,
+            exp.RegexpExtractAll, exp.RegexpILike, exp.RegexpCount)  # fmt: skip
+
+
+# written through FLOAT: Splink re-reads the SQL it runs on Spark with sqlglot, which
+# turns CAST('NaN' AS DOUBLE) into NaND, a column name
+_INF = "CAST(CAST('Infinity' AS FLOAT) AS DOUBLE)"
+_NAN = "CAST(CAST('NaN' AS FLOAT) AS DOUBLE)"
 
 
 def _is_ordered_list(node: Any) -> bool:
@@ -146,7 +292,8 @@ def _is_list(node: Any) -> bool:
     canonical SQL writes ``array_length`` for a list column)."""
     from sqlglot import exp
 
-    lists = (exp.Split, exp.RegexpSplit, exp.Array, exp.ArrayAgg, exp.ArrayDistinct)
+    lists = (exp.Split, exp.RegexpSplit, exp.Array, exp.ArrayAgg, exp.ArrayDistinct,
+             exp.ArrayIntersect, exp.ArrayConcat)  # fmt: skip
     if isinstance(node, lists):
         return True
     return isinstance(node, exp.Anonymous) and node.name.lower().startswith("list_")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 CATALOG = "catalog.json"
+SQLGLOT_RECURSION = 20_000
 
 # DuckDB's type names (the ones Tessera's DDL uses) -> Spark's
 _TO_SPARK = {
@@ -137,12 +139,18 @@ class SparkEngine(Engine):
     ) -> None:
         self.root = Path(root)
         (self.root / "parts").mkdir(parents=True, exist_ok=True)
+        # sqlglot parses and writes recursively: the resolution stage's name features
+        # (functions nested tens deep) pass Python's default limit under a deep caller
+        # (a test runner); the translated SQL is written by the same recursion
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), SQLGLOT_RECURSION))
         self._session_id = uuid.uuid4().hex[:12]
         self._temp_root = self.root / "temp" / self._session_id
         if session is not None:
             self._spark, self._owns_session = session, False
         else:
             self._spark, self._owns_session = _session(master, remote, conf or {})
+        if not remote:
+            _register_similarity_functions(self._spark)
         self._catalog: dict[str, dict[str, Any]] = self._read_catalog()
         self._temp: dict[str, dict[str, Any]] = {}
         self._arrow_views: set[str] = set()
@@ -311,6 +319,9 @@ class SparkEngine(Engine):
             body.createOrReplaceTempView(name)
             self._arrow_views.add(name)
             return
+        if kind == "INDEX":
+            # an index only speeds up DuckDB's point reads (the service's); Spark scans
+            return
         if kind != "TABLE":
             raise UnsupportedOperation(f"engine 'spark' does not create {kind or 'that'}")
         if isinstance(target, exp.Schema):  # CREATE TABLE t (a INT, ...)
@@ -442,6 +453,22 @@ class SparkEngine(Engine):
         self._spark.catalog.dropTempView(name)
         self._arrow_views.discard(name)
 
+    def splink_condition(self, sql: str) -> str:
+        return to_spark(_parse_one(sql))
+
+    def splink_api(self) -> Any:
+        """Splink's SparkAPI on this session: its intermediate tables are session views,
+        persisted (memory, then disk), not tables of the catalog. The similarity
+        functions (``jaro_winkler`` ...) come from the jar Splink ships, which the
+        engine's own sessions load (``spark.jars``); a session passed in must load it."""
+        from splink import SparkAPI
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return SparkAPI(  # type: ignore[no-untyped-call]
+                spark_session=self._spark, break_lineage_method="persist"
+            )
+
     def content_version(self, table: str) -> str:
         [(rows, total)] = self.fetch_rows(
             f"SELECT count(*), coalesce(sum(CAST(xxhash64(*) AS DECIMAL(38, 0))), 0) "
@@ -523,7 +550,8 @@ def _session(master: str | None, remote: str | None, conf: dict[str, str]) -> tu
     settings = {
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
-        "spark.sql.shuffle.partitions": "8",
+        # adaptive execution merges the small ones where the data is small
+        "spark.sql.shuffle.partitions": "64",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
         # the stages' SQL was written for DuckDB, which gives NULL where ANSI Spark
@@ -531,8 +559,20 @@ def _session(master: str | None, remote: str | None, conf: dict[str, str]) -> tu
         "spark.sql.ansi.enabled": "false",
         # size(NULL) is NULL, as DuckDB's len(NULL) (the legacy -1 comes with ANSI off)
         "spark.sql.legacy.sizeOfNull": "false",
+        # to_json keeps NULL fields, as DuckDB's json_object does
+        "spark.sql.jsonGenerator.ignoreNullFields": "false",
         **conf,
     }
+    if master and master.startswith("local") and "spark.driver.memory" not in conf:
+        # local executors share the driver's heap (Spark's default: 1 GB, which a
+        # 20,000-person co-travel stage exhausts): half the machine, as DuckDB's auto
+        from tessera.engines.duckdb.engine import auto_memory_limit
+
+        settings["spark.driver.memory"] = auto_memory_limit().replace("MB", "m")
+    jar = _similarity_jar()
+    if jar and not remote:
+        given = settings.get("spark.jars")
+        settings["spark.jars"] = f"{given},{jar}" if given else jar
     for key, value in settings.items():
         builder = builder.config(key, value)
     started = SparkSession.getActiveSession() is None
@@ -543,6 +583,34 @@ def _session(master: str | None, remote: str | None, conf: dict[str, str]) -> tu
     if not remote:
         session.sparkContext.setLogLevel("ERROR")
     return session, started
+
+
+def _similarity_jar() -> str | None:
+    """The jar of string-similarity functions that Splink's Spark comparisons call."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            from splink.backends.spark import similarity_jar_location
+    except ImportError:
+        return None
+    path = similarity_jar_location()
+    return path if Path(path).exists() else None
+
+
+def _register_similarity_functions(session: Any) -> None:
+    """The jar's functions (``jaro_winkler`` ...) as SQL functions of the session, so
+    that queries outside Splink (the dialect's ``jaro_winkler_similarity``) find them
+    too. A session without the jar keeps working without them."""
+    if _similarity_jar() is None:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        from splink.internals.spark.jar_location import get_scala_udfs
+    for name, cls, result in get_scala_udfs():  # type: ignore[no-untyped-call]
+        try:
+            session.udf.registerJavaFunction(name, cls, result)
+        except Exception:  # the jar is not on this session's class path
+            return
 
 
 def _spark_safe(table: pa.Table) -> pa.Table:
