@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,6 +61,17 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
         yield workspace
     finally:
         workspace.close()
+
+
+# when each build ran, written into every dossier: left out where builds are compared
+DOSSIER_BUILD_TIMES = ("generated_at", "built_at")
+
+
+def dossier_content(body: bytes) -> dict[str, Any]:
+    """A stored dossier without the times of the build that wrote it."""
+    from tessera.dossier.store import decode
+
+    return {k: v for k, v in decode(body).items() if k not in DOSSIER_BUILD_TIMES}
 
 
 def built_simulation(

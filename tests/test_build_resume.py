@@ -28,8 +28,7 @@ from pathlib import Path
 import pytest
 
 import tessera.stages as stages
-from conftest import built_simulation, toy_mappings
-from tessera.dossier.store import decode
+from conftest import built_simulation, dossier_content, toy_mappings
 from tessera.engines import Engine
 from tessera.engines.duckdb.engine import DuckDBEngine
 from tessera.errors import StageError
@@ -317,8 +316,7 @@ def _settled(ws: Workspace) -> dict[str, tuple[int, int]]:
         out[table] = (int(rows), int(total))
     # dossiers, less when they were generated
     bodies = sorted(
-        json.dumps({k: v for k, v in decode(b).items() if k not in ("generated_at", "built_at")})
-        for (b,) in engine.fetch_rows("SELECT body FROM dossier")
+        json.dumps(dossier_content(b)) for (b,) in engine.fetch_rows("SELECT body FROM dossier")
     )
     digest = hashlib.sha256("\n".join(bodies).encode()).hexdigest()
     out["dossier.body"] = (len(bodies), int(digest[:16], 16))

@@ -19,14 +19,13 @@ import json
 import math
 import os
 import shutil
-import zlib
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
-from conftest import built_simulation
+from conftest import built_simulation, dossier_content
 from tessera.engines.base import CAPABILITIES
 from tessera.engines.spark.build import open_spark, spark_build, stage_supported
 from tessera.simulate.output import TIERS
@@ -37,13 +36,6 @@ pytestmark = pytest.mark.slow
 
 # columns chosen among ties (arg_min over equal gaps in tessera.link.cotravel.units_sql)
 TIES = {"cotravel_evidence": {"t_b", "obs_b"}}
-# when each build ran, written into every dossier (the rest of the dossier is compared)
-BUILD_TIMES = ("generated_at", "built_at")
-
-
-def _dossier_body(body: bytes) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(zlib.decompress(body))
-    return {k: v for k, v in data.items() if k not in BUILD_TIMES}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +72,7 @@ def _norm(value: Any) -> Any:
 def _rows(table: pa.Table, skip: set[str]) -> list[tuple[Any, ...]]:
     keep = [c for c in table.column_names if c not in skip]
     rows = [
-        tuple(_norm(_dossier_body(r[c]) if c == "body" else r[c]) for c in keep)
+        tuple(_norm(dossier_content(r[c]) if c == "body" else r[c]) for c in keep)
         for r in table.select(keep).to_pylist()
     ]
     return sorted(rows, key=repr)
