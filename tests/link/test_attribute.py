@@ -204,13 +204,20 @@ def _links(ws: Workspace) -> dict[str, tuple[str, list[str], float]]:
     }
 
 
+def _attributed(
+    ws: Workspace, extra: Callable[[Workspace], None]
+) -> dict[str, tuple[str, list[str], float]]:
+    """:func:`_links` after the stage ran on :func:`_world` with ``extra``."""
+    _world(ws, extra)
+    with ws.engine.transaction():
+        attribute.run(ws.engine)
+    return _links(ws)
+
+
 def test_an_unnamed_phone_goes_to_the_one_unclaimed_resident_where_it_sleeps(
     ws: Workspace,
 ) -> None:
-    _world(ws, _east)
-    with ws.engine.transaction():
-        attribute.run(ws.engine)
-    got = _links(ws)
+    got = _attributed(ws, _east)
     # Eva Klein is the only resident east and has no phone: the east phone is hers
     person, vias, confidence = got["imsi:008"]
     assert (person, vias) == ("person:9", ["residence_unclaimed"])
@@ -249,3 +256,73 @@ def test_a_rejected_unclaimed_resident_link_is_not_made_again(ws: Workspace) -> 
         attribute.run(ws.engine)
     # the only candidate is rejected: the phone stays unattributed, nobody else gets it
     assert "imsi:008" not in _links(ws)
+
+
+# an office building 3 km east of the north one, with its own cell site
+OFFICE = (52.530, 13.344, "Ostweg 9 10249 Berlin")
+
+
+def _housemates(ws: Workspace) -> None:
+    """:func:`_east`, and two more phones that sleep north, where Gerhard Lang, Paul
+    Becker and Anna Vogt have no phone attributed: 009 is saved as "Paul" in a contact
+    list; 010 spends its working hours at the office of Anna's employer (a second
+    record of hers names it); 011 leaves nothing but its nights."""
+    _east(ws)
+    _line(ws, "010", "S-NORTH", None)
+    _line(ws, "011", "S-NORTH", None)
+    e = ws.engine
+    e.execute("UPDATE obs_device_event SET msisdn = '+4915100009' WHERE imsi = '009'")
+    e.execute(
+        "INSERT INTO obs_contact (obs_id, source, owner_number, listed_number, listed_name, "
+        "listed_name_latin) VALUES (?, 'lists', '+4915100099', '+4915100009', 'Paul', 'paul')",
+        [next(_OBS)],
+    )
+    lat, lon, address = OFFICE
+    e.execute(
+        "INSERT INTO reg_address (obs_id, source, record_id, address, occupant_name, "
+        "occupant_name_latin, use, lat, lon) "
+        "VALUES (?, 'addr', 'B-O', ?, 'Firma 99 GmbH', 'firma 99 gmbh', 'office', ?, ?)",
+        [next(_OBS), address, lat, lon],
+    )
+    e.execute(
+        "INSERT INTO sensor (obs_id, source, sensor_id, kind, lat, lon, range_m) "
+        "VALUES (?, 'cells', 'S-OFFICE', 'cell_sector', ?, ?, 1500)",
+        [next(_OBS), lat, lon],
+    )
+    _person(ws, "person:7", "Anna Vogt", None, NORTH[2], "Firma 99")
+    for day in range(4):  # Monday to Thursday, 10:00 and 14:00
+        for hour in (10, 14):
+            e.execute(
+                "INSERT INTO obs_device_event (obs_id, source, imsi, time, event_type, "
+                "sensor_id) VALUES (?, 'op', '010', ?, 'data', 'S-OFFICE')",
+                [next(_OBS), (MONDAY + dt.timedelta(days=day, hours=hour)).astimezone(dt.UTC)],
+            )
+
+
+def test_housemates_are_told_apart_by_contact_names_workplaces_then_elimination(
+    ws: Workspace,
+) -> None:
+    got = _attributed(ws, _housemates)
+    # three unclaimed residents north: nights alone cannot choose (see the test above),
+    # but a contact list calls 009 "Paul" ...
+    person, vias, confidence = got["imsi:009"]
+    assert (person, vias) == ("person:5", ["residence_contact"])
+    assert confidence == attribute.CONTACT_SCALE  # Paul is its only candidate named so
+    # ... 010 works where Anna Vogt's employer is ...
+    person, vias, confidence = got["imsi:010"]
+    assert (person, vias) == ("person:7", ["residence_workplace"])
+    assert confidence == attribute.WORKPLACE_SCALE
+    # ... and with both out of the way, the phone nothing names is the last resident's
+    person, vias, _ = got["imsi:011"]
+    assert (person, vias) == ("person:1", ["residence_unclaimed"])
+    details = dict(
+        ws.engine.fetch_rows(
+            f"SELECT device, detail FROM {attribute.DEVICE_EVIDENCE} "
+            "WHERE device IN ('imsi:009', 'imsi:010')"
+        )
+    )
+    assert "'paul'" in details["imsi:009"]
+    assert "B-O" in details["imsi:010"]
+    assert "B-N" in details["imsi:010"]
+    # Eva Klein's phone east is still hers by nights alone
+    assert got["imsi:008"][:2] == ("person:9", ["residence_unclaimed"])

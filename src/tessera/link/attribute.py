@@ -27,13 +27,15 @@ Three kinds of evidence meet here, each a hypothesis with a confidence and a rea
    registered in the building where the device most likely sleeps. Contact lists
    that save the number under a full name count as a name does, more the more lists
    agree. Every piece of evidence is stored in ``link_device_evidence``.
-   **Unclaimed residents**: a device that none of this evidence attributes (most are
-   prepaid cards registered to nobody or to a made-up name) and that is no second
-   phone goes to the person, among those registered where it sleeps who have no
-   attributed device yet, whom its night posterior favours most, when that device is
-   also the one that person's home favours most (a mutual best). Its confidence is
-   :data:`UNCLAIMED_SCALE` times the posterior's share on that person's building
-   among all such persons' buildings (see :func:`unclaimed_sql`).
+   **Devices nothing names** (most are prepaid cards registered to nobody or to a
+   made-up name), that are no second phone, go in three more passes to persons who
+   have no attributed device yet, among those registered where the device sleeps: by
+   the words of their name that contact lists save the number under
+   (:func:`contact_residence_sql`), by where the device spends working hours against
+   their employer's buildings (:func:`workplace_sql`), then by nights alone
+   (:func:`unclaimed_sql`); each pass leaves out what the ones before it linked, and
+   keeps a pair only when each is the other's best and the device's choice is
+   decisive (:func:`_mutual_best_sql`).
 3. **Chains**: a second phone (``link_second_phone``) points to the person of its
    primary phone (confidence multiplied); a device that is the primary device of a
    non-shared vehicle whose keeper is known points to the keeper (weaker: households
@@ -77,11 +79,21 @@ NIGHT_END_HOUR = 6
 NIGHT_MIN_NIGHTS = 3
 NEAR_M = 300.0
 FAR_M = 1000.0
+# Workplaces: where a device spends working hours (DAY_HOURS local time, Monday to
+# Friday, on at least DAY_MIN_DAYS days) against the buildings of people's employers
+DAY_HOURS = (9, 17)
+DAY_MIN_DAYS = 3
 # Unclaimed residents: the confidence is this times the night posterior's share of the
 # chosen person among the unclaimed persons it reaches, and a link needs more than
 # UNCLAIMED_MIN_SHARE of that share (docs/linking.md: measured on `small`)
 UNCLAIMED_SCALE = 0.85
 UNCLAIMED_MIN_SHARE = 0.5
+# Contact and workplace passes: the night (and working-hours) mass must reach this;
+# their confidences are these times the share (precision 0.977 and 0.960 on
+# `district`, docs/linking.md)
+UNCLAIMED_MIN_MASS = 0.01
+CONTACT_SCALE = 0.95
+WORKPLACE_SCALE = 0.9
 
 # Confidence of each kind of evidence (measured on the simulator; docs/linking.md).
 CONFIDENCE = {
@@ -98,6 +110,8 @@ CONFIDENCE = {
     "contact_name": 0.6,
     "keeper_user": 0.5,
     "residence_unclaimed": UNCLAIMED_SCALE,
+    "residence_workplace": WORKPLACE_SCALE,
+    "residence_contact": CONTACT_SCALE,
 }
 
 
@@ -165,21 +179,49 @@ WHERE name_key <> '' GROUP BY name_key HAVING count(DISTINCT person) = 1
 """
 
 
-def night_histogram_sql(zone: str) -> str:
-    """Per device and sector: distinct half hours (``n``) observed there between 00:00
-    and :data:`NIGHT_END_HOUR` local time, and the device's distinct local nights with
-    any sector observation (``nights``): ``(place_id, sensor_id, n, nights)`` where
+def sector_histogram_sql(zone: str, when: str, min_days: int) -> str:
+    """Per device and sector: distinct half hours (``n``) observed there at the local
+    times ``when`` holds for (an SQL condition on ``t``, the local time), and the
+    device's distinct local days with any such observation (``nights``), for devices
+    with at least ``min_days`` of them: ``(place_id, sensor_id, n, nights)`` where
     ``place_id`` is the device key."""
     z = zone.replace("'", "''")
-    local = f"timezone('{z}', e.time)"
     return f"""
-WITH e AS (SELECT d.device, e.sensor_id, e.time, CAST({local} AS DATE) AS night
+WITH l AS (SELECT d.device, e.sensor_id, e.time, timezone('{z}', e.time) AS t
            FROM obs_device_event e JOIN {DEVICES} d ON d.imsi = e.imsi
-           WHERE e.sensor_id IS NOT NULL AND e.lat IS NULL AND hour({local}) < {NIGHT_END_HOUR}),
+           WHERE e.sensor_id IS NOT NULL AND e.lat IS NULL),
+e AS (SELECT device, sensor_id, time, CAST(t AS DATE) AS night FROM l WHERE {when}),
 h AS (SELECT device AS place_id, sensor_id, count(DISTINCT floor(epoch(time) / 1800)) AS n
       FROM e GROUP BY device, sensor_id),
 k AS (SELECT device AS place_id, count(DISTINCT night) AS nights FROM e GROUP BY device)
-SELECT h.*, k.nights FROM h JOIN k USING (place_id) WHERE k.nights >= {NIGHT_MIN_NIGHTS}
+SELECT h.*, k.nights FROM h JOIN k USING (place_id) WHERE k.nights >= {min_days}
+"""
+
+
+def night_histogram_sql(zone: str) -> str:
+    """:func:`sector_histogram_sql` of the hours from 00:00 to :data:`NIGHT_END_HOUR`
+    on at least :data:`NIGHT_MIN_NIGHTS` nights."""
+    return sector_histogram_sql(zone, f"hour(t) < {NIGHT_END_HOUR}", NIGHT_MIN_NIGHTS)
+
+
+def day_histogram_sql(zone: str) -> str:
+    """:func:`sector_histogram_sql` of working hours (:data:`DAY_HOURS`, Monday to
+    Friday) on at least :data:`DAY_MIN_DAYS` days."""
+    first, last = DAY_HOURS
+    return sector_histogram_sql(
+        zone, f"hour(t) >= {first} AND hour(t) < {last} AND isodow(t) <= 5", DAY_MIN_DAYS
+    )
+
+
+def person_work_sql() -> str:
+    """Each resolved person's work buildings: ``(person, building)`` for the buildings
+    of the address register whose occupant is the person's organisation (names
+    compared by :func:`organisation_key`), other than residences."""
+    occupant = organisation_key("coalesce(a.occupant_name_latin, a.occupant_name)")
+    return f"""
+WITH w AS (SELECT DISTINCT {occupant} AS key, a.record_id AS building FROM reg_address a
+           WHERE a.use IS DISTINCT FROM 'residential')
+SELECT DISTINCT p.person, w.building FROM _link_persons p JOIN w ON w.key = p.organisation_key
 """
 
 
@@ -360,45 +402,149 @@ FROM ({posterior_weights_sql(hist, True, "_link_coverage")})
 """
 
 
-def unclaimed_sql(first_pass: str) -> str:
-    """Evidence ``residence_unclaimed`` (see the module docstring): devices that
-    ``first_pass`` leaves unattributed and that are no second phone, with a night home,
-    against the persons ``first_pass`` gives no device, by their registered buildings.
-    A pair is kept when each is the other's best (by the posterior mass ``q`` on the
-    person's buildings, rounded to 9 decimals; ties go to the smaller key, so a build
-    is reproducible) and the person holds more than :data:`UNCLAIMED_MIN_SHARE` of the
-    device's mass on unclaimed persons (two tied residents get no link); its
-    confidence is :data:`UNCLAIMED_SCALE` times that share. Pairs an analyst rejected
-    (``_link_verdict_device``) are left out before the best are chosen."""
-    devices = (
-        f"SELECT device FROM _link_night WHERE device NOT IN (SELECT device FROM {first_pass}) "
+def _unclaimed_devices(claimed: str) -> str:
+    """Devices with a night home that ``claimed`` (a table of ``device, person``) does
+    not attribute and that are no second phone (a query of device keys)."""
+    return (
+        f"SELECT device FROM _link_night WHERE device NOT IN (SELECT device FROM {claimed}) "
         f"AND device NOT IN (SELECT second FROM {SECOND_PHONES})"
     )
+
+
+def _night_mass_sql(devices: str, claimed: str) -> str:
+    """``(device, person, n, home)``: the night posterior mass of each device of
+    ``devices`` on the registered buildings of each person ``claimed`` gives no
+    device, and the building of that person it favours most."""
     return f"""
-WITH post AS ({night_posterior_sql(devices)}),
-pq AS (SELECT post.device, h.person, round(sum(post.q), 9) AS q,
-              list(h.building ORDER BY post.q DESC, h.building)[1] AS building
-       FROM post JOIN _link_person_home h USING (building)
-       LEFT JOIN _link_verdict_device v ON v.a = post.device AND v.b = h.person
-       WHERE h.person NOT IN (SELECT person FROM {first_pass})
-         AND v.verdict IS DISTINCT FROM 'reject'
-       GROUP BY post.device, h.person),
-by_device AS (SELECT *, sum(q) OVER (PARTITION BY device) AS total,
+SELECT post.device, h.person, sum(post.q) AS n,
+       list(h.building ORDER BY post.q DESC, h.building)[1] AS home
+FROM ({night_posterior_sql(devices)}) post JOIN _link_person_home h USING (building)
+WHERE h.person NOT IN (SELECT person FROM {claimed})
+GROUP BY post.device, h.person"""
+
+
+def _mutual_best_sql(ctes: str, via: str, detail: str) -> str:
+    """The pairs of ``pq(device, person, q, ...)`` (defined by ``ctes``, a WITH list)
+    where each is the other's best by ``q`` (rounded to 9 decimals; ties go to the
+    smaller key, so a build is reproducible) and the person holds more than
+    :data:`UNCLAIMED_MIN_SHARE` of the device's ``q`` (two tied candidates get no link),
+    as evidence ``via`` of confidence ``CONFIDENCE[via]`` times that share. Pairs an
+    analyst rejected (``_link_verdict_device``) are left out before the best are
+    chosen. ``detail`` is an SQL text over ``b`` (the pair's ``pq`` row, with ``qr``,
+    its rounded ``q``, ``total``, the device's sum of ``qr``, and ``persons``, its
+    number of candidates)."""
+    return f"""
+WITH {ctes},
+kept AS (SELECT pq.*, round(pq.q, 9) AS qr FROM pq
+         LEFT JOIN _link_verdict_device v ON v.a = pq.device AND v.b = pq.person
+         WHERE v.verdict IS DISTINCT FROM 'reject' AND round(pq.q, 9) > 0),
+by_device AS (SELECT *, sum(qr) OVER (PARTITION BY device) AS total,
                      count(*) OVER (PARTITION BY device) AS persons,
-                     row_number() OVER (PARTITION BY device ORDER BY q DESC, person) AS r
-              FROM pq),
+                     row_number() OVER (PARTITION BY device ORDER BY qr DESC, person) AS r
+              FROM kept),
+decisive AS (SELECT * FROM by_device
+             WHERE r = 1 AND qr / total > {UNCLAIMED_MIN_SHARE} + 1e-6),
 by_person AS (SELECT person, device,
-                     row_number() OVER (PARTITION BY person ORDER BY q DESC, device) AS r
-              FROM pq)
-SELECT b.device, b.person, 'residence_unclaimed' AS via,
-       {CONFIDENCE["residence_unclaimed"]} * b.q / b.total AS confidence,
-       'no registration or contact list names this device; it spends its nights where this '
-         || 'person is registered (' || b.building || '), '
-         || CAST(round(100 * b.q / b.total) AS INTEGER) || '% of its night posterior on the '
-         || b.persons || ' registered resident(s) with no attributed device' AS detail
-FROM by_device b JOIN by_person p ON p.person = b.person AND p.device = b.device AND p.r = 1
-WHERE b.r = 1 AND b.q / b.total > {UNCLAIMED_MIN_SHARE} + 1e-6
+                     row_number() OVER (PARTITION BY person ORDER BY qr DESC, device) AS r
+              FROM decisive)
+SELECT b.device, b.person, '{via}' AS via, {CONFIDENCE[via]} * b.qr / b.total AS confidence,
+       {detail} AS detail
+FROM decisive b JOIN by_person p ON p.person = b.person AND p.device = b.device AND p.r = 1
 """
+
+
+def unclaimed_sql(claimed: str) -> str:
+    """Evidence ``residence_unclaimed`` (see the module docstring): each device of
+    :func:`_unclaimed_devices` against the persons ``claimed`` gives no device, by the
+    device's night posterior mass on their registered buildings
+    (:func:`_mutual_best_sql`)."""
+    night = _night_mass_sql(_unclaimed_devices(claimed), claimed)
+    detail = (
+        "'no registration or contact list names this device; it spends its nights where "
+        "this person is registered (' || b.home || '), ' "
+        "|| CAST(round(100 * b.qr / b.total) AS INTEGER) || '% of its night posterior on the ' "
+        "|| b.persons || ' registered resident(s) with no attributed device'"
+    )
+    return _mutual_best_sql(
+        f"pq AS (SELECT *, n AS q FROM ({night}))", "residence_unclaimed", detail
+    )
+
+
+def contact_residence_sql(claimed: str) -> str:
+    """Evidence ``residence_contact``: a device of :func:`_unclaimed_devices` that
+    contact lists save under a name sharing words with persons ``claimed`` gives no
+    device (a given name alone, a full name many people bear), against those persons
+    by ``n h``: ``n`` the device's night mass on the person's registered buildings (at
+    least :data:`UNCLAIMED_MIN_MASS`), ``h`` the number of (list, word) agreements
+    (:func:`_mutual_best_sql`). Two residents of one building, which nights cannot tell
+    apart, are told apart by what their contacts call them."""
+    devices = _unclaimed_devices(claimed)
+    words = tokens(translit("lower(k.listed_name_latin)"))
+    ctes = f"""
+n AS ({_night_mass_sql(devices, claimed)}),
+lw AS (SELECT d.device, coalesce(k.owner_number, k.owner_imei) AS lister,
+              unnest({words}) AS word
+       FROM obs_contact k JOIN {DEVICES} d ON d.msisdn = k.listed_number
+       WHERE d.device IN ({devices})),
+lt AS (SELECT device, word, count(DISTINCT lister) AS lists FROM lw
+       WHERE length(word) >= 2 GROUP BY device, word),
+pw AS (SELECT DISTINCT person, word FROM (
+         SELECT person, unnest(string_split(name_key, ' ')) AS word FROM _link_persons
+         WHERE name_key <> '' AND person NOT IN (SELECT person FROM {claimed}))),
+m AS (SELECT lt.device, pw.person, sum(lt.lists) AS hits,
+             array_to_string(list(lt.word ORDER BY lt.word), ' ') AS words
+      FROM lt JOIN pw USING (word) GROUP BY lt.device, pw.person),
+pq AS (SELECT n.device, n.person, n.home, n.n, m.hits, m.words, n.n * m.hits AS q
+       FROM n JOIN m ON m.device = n.device AND m.person = n.person
+       WHERE n.n >= {UNCLAIMED_MIN_MASS})"""
+    detail = (
+        "'contact lists save this device under ''' || b.words || ''' (' || b.hits "
+        "|| ' agreement(s)), words of this person''s name; it spends its nights where this "
+        "person is registered (' || b.home || ', ' || CAST(round(100 * b.n) AS INTEGER) "
+        "|| '% of its night posterior)'"
+    )
+    return _mutual_best_sql(ctes, "residence_contact", detail)
+
+
+def workplace_sql(claimed: str) -> str:
+    """Evidence ``residence_workplace``: a device of :func:`_unclaimed_devices` with
+    working hours observed (``_link_day_sector``) against the persons ``claimed`` gives
+    no device and with a known work building (``_link_person_work``), by ``n w``: ``n``
+    the device's night mass on the person's registered buildings, ``w`` its
+    working-hours posterior mass (over buildings other than residences) on the
+    person's work buildings, each at least :data:`UNCLAIMED_MIN_MASS`
+    (:func:`_mutual_best_sql`). Two residents of one building, which nights cannot tell
+    apart, are told apart by where they work."""
+    from tessera.life.places import posterior_weights_sql
+
+    devices = f"{_unclaimed_devices(claimed)} AND device IN (SELECT place_id FROM _link_day_sector)"
+    day = f"(SELECT * FROM _link_day_sector WHERE place_id IN ({devices}))"
+    ctes = f"""
+n AS ({_night_mass_sql(devices, claimed)}),
+dw AS (SELECT place_id AS device, building, w FROM
+         ({posterior_weights_sql(day, False, "_link_coverage")})
+       WHERE use IS DISTINCT FROM 'residential'),
+day AS (SELECT device, building, w / sum(w) OVER (PARTITION BY device) AS q FROM dw),
+w AS (SELECT day.device, k.person, sum(day.q) AS w,
+             list(k.building ORDER BY day.q DESC, k.building)[1] AS work
+      FROM day JOIN _link_person_work k USING (building)
+      WHERE k.person NOT IN (SELECT person FROM {claimed})
+      GROUP BY day.device, k.person),
+pq AS (SELECT n.device, n.person, n.home, w.work, n.n, w.w, n.n * w.w AS q
+       FROM n JOIN w ON w.device = n.device AND w.person = n.person
+       WHERE n.n >= {UNCLAIMED_MIN_MASS} AND w.w >= {UNCLAIMED_MIN_MASS})"""
+    detail = (
+        "'no registration or contact list names this device; it spends its nights where "
+        "this person is registered (' || b.home || ', ' || CAST(round(100 * b.n) AS INTEGER) "
+        "|| '% of its night posterior) and its working hours where this person''s employer "
+        "is (' || b.work || ', ' || CAST(round(100 * b.w) AS INTEGER) || '%)'"
+    )
+    return _mutual_best_sql(ctes, "residence_workplace", detail)
+
+
+def _claimed_sql(*passes: str) -> str:
+    """``(device, person)`` of every link the given tables hold."""
+    return " UNION ALL ".join(f"SELECT device, person FROM {p}" for p in passes)
 
 
 def second_phone_sql(first_pass: str) -> str:
@@ -506,6 +652,8 @@ def _residence(engine: Engine, temp: TempFn) -> None:
         "JOIN (SELECT DISTINCT place_id, nights FROM _link_night_sector) k USING (place_id)",
     )
     temp("_link_person_home", person_homes_sql())
+    temp("_link_day_sector", day_histogram_sql(local_timezone(engine)))
+    temp("_link_person_work", person_work_sql())
     temp("_link_contradicted", contradicted_sql())
 
 
@@ -524,10 +672,18 @@ def run(engine: Engine) -> Mapping[str, int]:
         temp("_link_verdict_device", verdicts_sql(engine, "device_person"))
         temp("_link_verdict_vehicle", verdicts_sql(engine, "vehicle_person"))
         temp("_link_evidence", judged_evidence_sql(evidence_sql()))
-        # unclaimed residents against the first pass's attribution; second phones
-        # inherit their primary's person from the second pass's
         temp("_link_first_pass", device_person_sql())
-        temp("_link_unclaimed", unclaimed_sql("_link_first_pass"))
+        # the devices nothing names, most precise pass first: each pass leaves out the
+        # devices and persons the earlier ones linked, so the last, nights alone,
+        # finds residents once their housemates are out of the way
+        claimed = "_link_first_pass"
+        passes = []
+        for n, evidence in enumerate((contact_residence_sql, workplace_sql, unclaimed_sql)):
+            passes.append(f"_link_unclaimed_{n}")
+            temp(passes[-1], evidence(claimed))
+            temp(f"_link_claimed_{n}", _claimed_sql(claimed, passes[-1]))
+            claimed = f"_link_claimed_{n}"
+        temp("_link_unclaimed", " UNION ALL ".join(f"SELECT * FROM {p}" for p in passes))
         temp(
             "_link_second_pass",
             device_person_sql(
