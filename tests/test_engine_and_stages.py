@@ -180,3 +180,21 @@ def test_temp_tables_are_dropped_when_the_block_ends() -> None:
     with pytest.raises(EngineError):
         fail_midway()
     assert not exists("_c")
+
+
+def test_a_failure_inside_a_transaction_is_reported_not_the_cleanup_after_it() -> None:
+    engine = open_engine("duckdb")
+    engine.execute("CREATE TABLE t AS SELECT 1 AS x")
+
+    # the failed statement aborts the transaction: the drops that follow fail too, and
+    # must not hide the error that caused them
+    def fail_in_a_transaction() -> None:
+        with engine.transaction(), engine.temp_tables() as temp:
+            temp("_e", "SELECT x FROM t")
+            temp("_f", "SELECT CAST('not a number' AS INTEGER) AS x")
+
+    with pytest.raises(EngineError) as caught:
+        fail_in_a_transaction()
+    assert "Conversion Error" in str(caught.value)
+    assert "aborted" not in str(caught.value)
+    assert engine.fetch_rows("SELECT x FROM t") == [(1,)]  # rolled back, still usable

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tessera.errors import UnsupportedOperation
+from tessera.errors import EngineError, UnsupportedOperation
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -221,9 +221,18 @@ class Engine(ABC):
 
         try:
             yield temp
-        finally:
+        except BaseException:
+            # the block failed: its error is the one to see. A failed statement
+            # aborts DuckDB's transaction and every later statement fails with
+            # "transaction is aborted" (the rollback removes the tables then), so a
+            # drop that fails here must not replace it (the city build reported a
+            # full disk that way)
             for name in reversed(dict.fromkeys(made)):
-                self.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+                with suppress(EngineError):
+                    self.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+            raise
+        for name in reversed(dict.fromkeys(made)):
+            self.execute(f"DROP TABLE IF EXISTS {quote(name)}")
 
     def row_count(self, table: str) -> int:
         return int(self.fetch_rows(f"SELECT count(*) FROM {quote(table)}")[0][0])
