@@ -279,12 +279,18 @@ def _contacts(engine: Engine) -> Rows:
 def _meetings(engine: Engine) -> Rows:
     return _grouped(
         engine,
+        # the other members through a grouped self-join: a correlated subquery with
+        # `<>` in its condition is not decorrelated by Spark (it ran for many minutes)
+        "WITH w AS (SELECT me.meeting_id, me.subject, "
+        "                  list(o.subject ORDER BY o.subject) AS with_subjects "
+        "           FROM net_meeting_member me JOIN net_meeting_member o "
+        "             ON o.meeting_id = me.meeting_id AND o.subject <> me.subject "
+        "           WHERE me.subject_kind = 'person' GROUP BY me.meeting_id, me.subject) "
         "SELECT me.subject AS person, m.meeting_id, m.building, m.lat, m.lon, "
         "m.started_at, m.finished_at, m.participants, m.place_entropy, m.privacy, "
-        "m.discreet, m.score, m.evidence, me.stay_id, me.sources, "
-        "(SELECT list(o.subject ORDER BY o.subject) FROM net_meeting_member o "
-        " WHERE o.meeting_id = m.meeting_id AND o.subject <> me.subject) AS with_subjects "
+        "m.discreet, m.score, m.evidence, me.stay_id, me.sources, w.with_subjects "
         "FROM net_meeting_member me JOIN net_meeting m ON m.meeting_id = me.meeting_id "
+        "LEFT JOIN w ON w.meeting_id = me.meeting_id AND w.subject = me.subject "
         "WHERE me.subject_kind = 'person' ORDER BY person, m.started_at, m.meeting_id",
     )
 

@@ -506,28 +506,36 @@ pq AS (SELECT n.device, n.person, n.home, n.n, m.hits, m.words, n.n * m.hits AS 
     return _mutual_best_sql(ctes, "residence_contact", detail)
 
 
-def workplace_sql(claimed: str) -> str:
-    """Evidence ``residence_workplace``: a device of :func:`_unclaimed_devices` with
-    working hours observed (``_link_day_sector``) against the persons ``claimed`` gives
-    no device and with a known work building (``_link_person_work``), by ``n w``: ``n``
-    the device's night mass on the person's registered buildings, ``w`` its
-    working-hours posterior mass (over buildings other than residences) on the
-    person's work buildings, each at least :data:`UNCLAIMED_MIN_MASS`
-    (:func:`_mutual_best_sql`). Two residents of one building, which nights cannot tell
-    apart, are told apart by where they work."""
+def day_posterior_sql(devices: str) -> str:
+    """``(device, building, q)``: the posterior over buildings other than residences of
+    where each device of ``devices`` (a query of device keys) spends working hours
+    (from ``_link_day_sector``), normalised per device."""
     from tessera.life.places import posterior_weights_sql
 
-    devices = f"{_unclaimed_devices(claimed)} AND device IN (SELECT place_id FROM _link_day_sector)"
     day = f"(SELECT * FROM _link_day_sector WHERE place_id IN ({devices}))"
+    return f"""
+WITH dw AS (SELECT place_id AS device, building, w FROM
+              ({posterior_weights_sql(day, False, "_link_coverage")})
+            WHERE use IS DISTINCT FROM 'residential')
+SELECT device, building, w / sum(w) OVER (PARTITION BY device) AS q FROM dw
+"""
+
+
+def workplace_sql(claimed: str) -> str:
+    """Evidence ``residence_workplace``: a device of :func:`_unclaimed_devices` with a
+    working-hours posterior (``_link_day_post``, :func:`day_posterior_sql`) against the
+    persons ``claimed`` gives no device and with a known work building
+    (``_link_person_work``), by ``n w``: ``n`` the device's night mass on the person's
+    registered buildings, ``w`` its working-hours mass on the person's work buildings,
+    each at least :data:`UNCLAIMED_MIN_MASS` (:func:`_mutual_best_sql`). Two residents
+    of one building, which nights cannot tell apart, are told apart by where they
+    work."""
+    devices = f"{_unclaimed_devices(claimed)} AND device IN (SELECT device FROM _link_day_post)"
     ctes = f"""
 n AS ({_night_mass_sql(devices, claimed)}),
-dw AS (SELECT place_id AS device, building, w FROM
-         ({posterior_weights_sql(day, False, "_link_coverage")})
-       WHERE use IS DISTINCT FROM 'residential'),
-day AS (SELECT device, building, w / sum(w) OVER (PARTITION BY device) AS q FROM dw),
 w AS (SELECT day.device, k.person, sum(day.q) AS w,
              list(k.building ORDER BY day.q DESC, k.building)[1] AS work
-      FROM day JOIN _link_person_work k USING (building)
+      FROM _link_day_post day JOIN _link_person_work k USING (building)
       WHERE k.person NOT IN (SELECT person FROM {claimed})
       GROUP BY day.device, k.person),
 pq AS (SELECT n.device, n.person, n.home, w.work, n.n, w.w, n.n * w.w AS q
@@ -677,6 +685,8 @@ def run(engine: Engine) -> Mapping[str, int]:
         # devices and persons the earlier ones linked, so the last, nights alone,
         # finds residents once their housemates are out of the way
         claimed = "_link_first_pass"
+        # (one posterior, nested with the night one, would repeat its CTE names)
+        temp("_link_day_post", day_posterior_sql(_unclaimed_devices(claimed)))
         passes = []
         for n, evidence in enumerate((contact_residence_sql, workplace_sql, unclaimed_sql)):
             passes.append(f"_link_unclaimed_{n}")
