@@ -284,12 +284,6 @@ def _exact(ws: Workspace) -> dict[str, str]:
     return {t: ws.engine.content_version(t) for t in _outputs()}
 
 
-# Columns a rerun may fill differently on equal inputs: the device observation that
-# stands as evidence of a vehicle-device co-travel unit is chosen among ties
-# (arg_min over the gap in tessera.link.cotravel.units_sql).
-UNSTABLE = {"cotravel_evidence": {"t_b", "obs_b"}}
-
-
 def _settled(ws: Workspace) -> dict[str, tuple[int, int]]:
     """Each output's row count and order-free hash, floating-point values rounded to 6
     decimals (parallel sums differ in the last bits from run to run)."""
@@ -299,8 +293,6 @@ def _settled(ws: Workspace) -> dict[str, tuple[int, int]]:
         cols = []
         for col, sql_type in engine.columns(table):
             q = '"' + col + '"'
-            if col in UNSTABLE.get(table, set()):
-                continue
             if (table, col) == ("dossier", "body"):  # compressed: compared below
                 continue
             if sql_type == "DOUBLE":

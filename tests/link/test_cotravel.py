@@ -256,3 +256,19 @@ def test_empty_inputs_give_empty_tables(ws: Workspace) -> None:
 def test_unknown_kind_is_refused(ws: Workspace) -> None:
     with pytest.raises(ValueError, match="unknown co-travel kind"):
         cotravel.sides(ws.engine.temp_table, "boat_boat")
+
+
+def test_observations_at_one_millisecond_are_chosen_by_obs_id() -> None:
+    """Two events of a device at one millisecond: every engine must cite the same one
+    (the smaller obs id), or builds differ (the Spark parity test on `small` found it)."""
+    from tessera.engines import open_engine
+
+    engine = open_engine("duckdb")
+    engine.execute(
+        "CREATE TABLE o AS SELECT * FROM (VALUES (1, 7, 1000, 19), (1, 7, 1000, 12), "
+        "(1, 7, 1500, 3), (1, 8, 2000, 40), (1, 8, 2000, 41)) v(e, key, t, obs_id)"
+    )
+    got = engine.fetch_rows(
+        f"SELECT key, t, obs_id FROM ({cotravel._first_per_bucket('o', 90)}) ORDER BY key"
+    )
+    assert got == [(7, 1000, 12), (8, 2000, 40)]

@@ -289,11 +289,19 @@ class Sides:
     presence: str | None = None
 
 
+def _first(*keys: str) -> str:
+    """An ``arg_min`` key ordering by ``keys`` in turn (SQL struct): ties of the first
+    are broken by the next, so the engines pick the same observation (two events of a
+    device at one millisecond differ in their obs ids)."""
+    return "{" + ", ".join(f"'k{i}': {k}" for i, k in enumerate(keys)) + "}"
+
+
 def _first_per_bucket(source: str, width_s: int) -> str:
     """Observations of ``source`` (e, key, t, obs_id), one row per entity, key and time
     bucket (the first event stands for the rest: presence, not chattiness)."""
     return (
-        f"SELECT e, key, min(t) AS t, arg_min(obs_id, t) AS obs_id FROM {source} x "
+        f"SELECT e, key, min(t) AS t, arg_min(obs_id, {_first('t', 'obs_id')}) AS obs_id "
+        f"FROM {source} x "
         f"GROUP BY e, key, t // {width_s * 1000}"
     )
 
@@ -410,13 +418,14 @@ def units_sql(s: Sides) -> str:
     order = "l.e < r.e" if s.symmetric else "l.e <> r.e"
     shifts = ", ".join(f"({k})" for k in s.shifts)
     gap = "abs(r.t - l.t)"
+    nearest = _first(gap, "r.t", "r.obs_id")
     return f"""
 WITH l AS (SELECT x.e, x.k, x.label, x.t, x.obs_id, x.t // {wms} + o.s AS bucket
            FROM {s.left} x, (VALUES {shifts}) o(s)),
 r AS (SELECT e, k, t, obs_id, t // {wms} AS bucket FROM {s.right})
 SELECT l.e AS a, r.e AS b, l.label, l.t // {DAY_MS} AS day, min(l.t) AS t_a,
-       arg_min(l.obs_id, l.t) AS obs_a, arg_min(r.t, {gap}) AS t_b,
-       arg_min(r.obs_id, {gap}) AS obs_b
+       arg_min(l.obs_id, {_first("l.t", "l.obs_id")}) AS obs_a,
+       arg_min(r.t, {nearest}) AS t_b, arg_min(r.obs_id, {nearest}) AS obs_b
 FROM l JOIN r ON r.k = l.k AND r.bucket = l.bucket
 WHERE {order} AND {gap} <= {wms}
 GROUP BY l.e, r.e, l.label, l.t // {DAY_MS}

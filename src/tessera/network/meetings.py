@@ -337,7 +337,8 @@ SELECT stay_id, building, w / sum(w) OVER (PARTITION BY stay_id) AS q FROM w
         "_mt_evidence",
         """
 SELECT t.pair_id, coalesce(sum(x.q * y.q) FILTER (WHERE h.venue), 0.0) AS s,
-       arg_max(x.building, x.q * y.q) FILTER (WHERE h.venue) AS venue
+       arg_max(x.building, {'k0': round(x.q * y.q, 12), 'k1': x.building})
+         FILTER (WHERE h.venue) AS venue
 FROM _mt_top t JOIN _mt_ll x ON x.stay_id = t.s1
 JOIN _mt_ll y ON y.stay_id = t.s2 AND y.building = x.building
 JOIN (SELECT DISTINCT building, venue FROM _mt_hyp) h ON h.building = x.building
@@ -442,6 +443,17 @@ def _match(engine: Engine, temp: TempFn) -> None:
         engine.unregister("_mt_pair_arrow")
 
 
+def _most_common(column: str) -> str:
+    """A CTE ``mc_<column>(meeting_id, <column>)``: the value of ``column`` most of a
+    meeting's members share (NULLs left out), ties to the larger value, so that every
+    engine picks the same one (``mode`` picks either)."""
+    return (
+        f"mc_{column} AS (SELECT meeting_id, arg_max({column}, {{'k0': n, 'k1': {column}}}) "
+        f"AS {column} FROM (SELECT meeting_id, {column}, count(*) AS n FROM _mt_member "
+        f"WHERE {column} IS NOT NULL GROUP BY meeting_id, {column}) GROUP BY meeting_id)"
+    )
+
+
 def _entropy(temp: TempFn) -> None:
     """``_mt_entropy(place_key, visitors, entropy, privacy)`` over every stay."""
     x, y = _cell("lat", "lon")
@@ -467,7 +479,7 @@ def _members(temp: TempFn) -> None:
         "_mt_span",
         """
 SELECT meeting_id, min(a) AS a, max(b) AS b, max(1 / (1 + exp(-z))) AS p,
-       arg_max(venue, z) AS venue
+       arg_max(venue, {'k0': round(z, 9), 'k1': venue}) AS venue
 FROM _mt_pair GROUP BY meeting_id
 """,
     )
@@ -568,12 +580,15 @@ def meetings(engine: Engine) -> dict[str, int]:
         out[tables.MEETING] = engine.materialise(
             tables.MEETING,
             f"""
-WITH g AS (SELECT meeting_id, count(*) AS participants,
-                  sum(lat / (u * u)) / sum(1 / (u * u)) AS lat,
-                  sum(lon / (u * u)) / sum(1 / (u * u)) AS lon,
-                  mode(building) AS building, mode(place_key) AS place_key,
-                  count(*) FILTER (WHERE away) AS away
-           FROM _mt_member GROUP BY meeting_id)
+WITH {_most_common("building")}, {_most_common("place_key")},
+g AS (SELECT meeting_id, count(*) AS participants,
+             sum(lat / (u * u)) / sum(1 / (u * u)) AS lat,
+             sum(lon / (u * u)) / sum(1 / (u * u)) AS lon,
+             any_value(mc_building.building) AS building,
+             any_value(mc_place_key.place_key) AS place_key,
+             count(*) FILTER (WHERE away) AS away
+      FROM _mt_member LEFT JOIN mc_building USING (meeting_id)
+      LEFT JOIN mc_place_key USING (meeting_id) GROUP BY meeting_id)
 SELECT g.meeting_id, coalesce(sp.venue, g.building) AS building, g.lat, g.lon,
        to_timestamp(sp.a) AS started_at,
        to_timestamp(sp.b) AS finished_at, g.participants,
