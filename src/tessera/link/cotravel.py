@@ -289,11 +289,13 @@ class Sides:
     presence: str | None = None
 
 
-def _first(*keys: str) -> str:
-    """An ``arg_min`` key ordering by ``keys`` in turn (SQL struct): ties of the first
-    are broken by the next, so the engines pick the same observation (two events of a
-    device at one millisecond differ in their obs ids)."""
-    return "{" + ", ".join(f"'k{i}': {k}" for i, k in enumerate(keys)) + "}"
+def _first(major: str, obs_id: str) -> str:
+    """An ``arg_min`` key ordering by ``major`` (a non-negative BIGINT: a time in ms, a
+    gap), then by ``obs_id`` (below 10^16), packed in one DECIMAL(38, 0): ties of the
+    first are broken by the obs id, so the engines pick the same observation (two
+    events of a device at one millisecond, two at equal gaps). A struct key did the
+    same at two thirds more time for the whole stage on `district` (194 s, not 116 s)."""
+    return f"CAST({major} AS DECIMAL(38, 0)) * {10**16} + {obs_id}"
 
 
 def _first_per_bucket(source: str, width_s: int) -> str:
@@ -418,7 +420,7 @@ def units_sql(s: Sides) -> str:
     order = "l.e < r.e" if s.symmetric else "l.e <> r.e"
     shifts = ", ".join(f"({k})" for k in s.shifts)
     gap = "abs(r.t - l.t)"
-    nearest = _first(gap, "r.t", "r.obs_id")
+    nearest = _first(gap, "r.obs_id")
     return f"""
 WITH l AS (SELECT x.e, x.k, x.label, x.t, x.obs_id, x.t // {wms} + o.s AS bucket
            FROM {s.left} x, (VALUES {shifts}) o(s)),
