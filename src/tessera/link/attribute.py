@@ -179,38 +179,33 @@ WHERE name_key <> '' GROUP BY name_key HAVING count(DISTINCT person) = 1
 """
 
 
-def sector_histogram_sql(zone: str, when: str, min_days: int) -> str:
-    """Per device and sector: distinct half hours (``n``) observed there at the local
-    times ``when`` holds for (an SQL condition on ``t``, the local time), and the
-    device's distinct local days with any such observation (``nights``), for devices
-    with at least ``min_days`` of them: ``(place_id, sensor_id, n, nights)`` where
-    ``place_id`` is the device key."""
+def sector_histograms_sql(zone: str) -> str:
+    """Per kind of hours, device and sector: distinct half hours (``n``) observed there,
+    and the device's distinct local days with any observation of that kind
+    (``nights``): ``(kind, place_id, sensor_id, n, nights)`` where ``place_id`` is the
+    device key, from one read of the device events. Kind ``night``: 00:00 to
+    :data:`NIGHT_END_HOUR` local time, devices seen on :data:`NIGHT_MIN_NIGHTS` nights
+    or more; ``day``: working hours (:data:`DAY_HOURS`, Monday to Friday), devices seen
+    on :data:`DAY_MIN_DAYS` days or more."""
     z = zone.replace("'", "''")
+    first, last = DAY_HOURS
     return f"""
 WITH l AS (SELECT d.device, e.sensor_id, e.time, timezone('{z}', e.time) AS t
            FROM obs_device_event e JOIN {DEVICES} d ON d.imsi = e.imsi
            WHERE e.sensor_id IS NOT NULL AND e.lat IS NULL),
-e AS (SELECT device, sensor_id, time, CAST(t AS DATE) AS night FROM l WHERE {when}),
-h AS (SELECT device AS place_id, sensor_id, count(DISTINCT floor(epoch(time) / 1800)) AS n
-      FROM e GROUP BY device, sensor_id),
-k AS (SELECT device AS place_id, count(DISTINCT night) AS nights FROM e GROUP BY device)
-SELECT h.*, k.nights FROM h JOIN k USING (place_id) WHERE k.nights >= {min_days}
+e AS (SELECT device, sensor_id, time, CAST(t AS DATE) AS night,
+             CASE WHEN hour(t) < {NIGHT_END_HOUR} THEN 'night'
+                  WHEN hour(t) >= {first} AND hour(t) < {last} AND isodow(t) <= 5 THEN 'day'
+             END AS kind
+      FROM l),
+h AS (SELECT kind, device AS place_id, sensor_id,
+             count(DISTINCT floor(epoch(time) / 1800)) AS n
+      FROM e WHERE kind IS NOT NULL GROUP BY kind, device, sensor_id),
+k AS (SELECT kind, device AS place_id, count(DISTINCT night) AS nights FROM e
+      WHERE kind IS NOT NULL GROUP BY kind, device)
+SELECT h.kind, h.place_id, h.sensor_id, h.n, k.nights FROM h JOIN k USING (kind, place_id)
+WHERE k.nights >= CASE h.kind WHEN 'night' THEN {NIGHT_MIN_NIGHTS} ELSE {DAY_MIN_DAYS} END
 """
-
-
-def night_histogram_sql(zone: str) -> str:
-    """:func:`sector_histogram_sql` of the hours from 00:00 to :data:`NIGHT_END_HOUR`
-    on at least :data:`NIGHT_MIN_NIGHTS` nights."""
-    return sector_histogram_sql(zone, f"hour(t) < {NIGHT_END_HOUR}", NIGHT_MIN_NIGHTS)
-
-
-def day_histogram_sql(zone: str) -> str:
-    """:func:`sector_histogram_sql` of working hours (:data:`DAY_HOURS`, Monday to
-    Friday) on at least :data:`DAY_MIN_DAYS` days."""
-    first, last = DAY_HOURS
-    return sector_histogram_sql(
-        zone, f"hour(t) >= {first} AND hour(t) < {last} AND isodow(t) <= 5", DAY_MIN_DAYS
-    )
 
 
 def person_work_sql() -> str:
@@ -412,14 +407,14 @@ def _unclaimed_devices(claimed: str) -> str:
 
 
 def _night_mass_sql(devices: str, claimed: str) -> str:
-    """``(device, person, n, home)``: the night posterior mass of each device of
-    ``devices`` on the registered buildings of each person ``claimed`` gives no
-    device, and the building of that person it favours most."""
+    """``(device, person, n, home)``: the night posterior mass (``_link_night_post``) of
+    each device of ``devices`` on the registered buildings of each person ``claimed``
+    gives no device, and the building of that person it favours most."""
     return f"""
 SELECT post.device, h.person, sum(post.q) AS n,
        list(h.building ORDER BY post.q DESC, h.building)[1] AS home
-FROM ({night_posterior_sql(devices)}) post JOIN _link_person_home h USING (building)
-WHERE h.person NOT IN (SELECT person FROM {claimed})
+FROM _link_night_post post JOIN _link_person_home h USING (building)
+WHERE post.device IN ({devices}) AND h.person NOT IN (SELECT person FROM {claimed})
 GROUP BY post.device, h.person"""
 
 
@@ -645,14 +640,21 @@ def _residence(engine: Engine, temp: TempFn) -> None:
     """Temporary ``_link_night(device, lat, lon, building, nights)``, where each device
     with enough night observations sleeps (the posterior mean over residential
     buildings under the sector coverage model, :func:`tessera.life.places.posterior_sql`,
-    and its most likely building), and ``_link_person_home(person, lat, lon,
-    building)``."""
+    and its most likely building), ``_link_person_home(person, lat, lon, building)``,
+    the night and working-hours sector histograms (``_link_night_sector``,
+    ``_link_day_sector``, from :func:`sector_histograms_sql`) and
+    ``_link_person_work(person, building)``."""
     from tessera.life.coverage import coverage_sql
     from tessera.life.places import posterior_sql
     from tessera.life.settings import local_timezone
 
     temp("_link_coverage", coverage_sql())
-    temp("_link_night_sector", night_histogram_sql(local_timezone(engine)))
+    temp("_link_sector_hist", sector_histograms_sql(local_timezone(engine)))
+    for kind in ("night", "day"):
+        temp(
+            f"_link_{kind}_sector",
+            f"SELECT place_id, sensor_id, n, nights FROM _link_sector_hist WHERE kind = '{kind}'",
+        )
     temp(
         "_link_night",
         f"SELECT p.place_id AS device, p.lat, p.lon, p.building, k.nights "
@@ -660,7 +662,6 @@ def _residence(engine: Engine, temp: TempFn) -> None:
         "JOIN (SELECT DISTINCT place_id, nights FROM _link_night_sector) k USING (place_id)",
     )
     temp("_link_person_home", person_homes_sql())
-    temp("_link_day_sector", day_histogram_sql(local_timezone(engine)))
     temp("_link_person_work", person_work_sql())
     temp("_link_contradicted", contradicted_sql())
 
@@ -685,7 +686,9 @@ def run(engine: Engine) -> Mapping[str, int]:
         # devices and persons the earlier ones linked, so the last, nights alone,
         # finds residents once their housemates are out of the way
         claimed = "_link_first_pass"
-        # (one posterior, nested with the night one, would repeat its CTE names)
+        # each posterior once, for every device the passes may consider (as tables:
+        # nested in one query, the two would repeat their CTE names, which Spark refuses)
+        temp("_link_night_post", night_posterior_sql(_unclaimed_devices(claimed)))
         temp("_link_day_post", day_posterior_sql(_unclaimed_devices(claimed)))
         passes = []
         for n, evidence in enumerate((contact_residence_sql, workplace_sql, unclaimed_sql)):
