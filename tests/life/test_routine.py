@@ -14,6 +14,7 @@ import pytest
 from tessera.life.routine import (
     EARTH_RADIUS_M,
     PROFILE,
+    ROG_FLOOR_M,
     ROUTINE,
     fano_entropy,
     fano_predictability,
@@ -123,6 +124,33 @@ def test_profile_of_a_regular_worker(worker: Workspace) -> None:
     q = work_s / (work_s + home_s)
     d = EARTH_RADIUS_M * math.radians(0.01)
     assert rog == pytest.approx(d * math.sqrt(q * (1 - q)), rel=1e-9)
+
+
+def test_stays_a_last_bit_apart_have_no_radius() -> None:
+    """Two stays at one place whose latitudes differ in the last bit (a sum made in
+    another order by another engine) have a radius of 0, not ~1e-9 m; stays 1 cm apart
+    keep theirs."""
+    import pyarrow as pa
+
+    from tessera.life.routine import _gyration
+
+    lat = 52.52
+    table = pa.table(
+        {
+            "code": [0, 0, 1, 1],
+            "t0": [0.0, 3600.0, 0.0, 3600.0],
+            "t1": [3600.0, 9000.0, 3600.0, 9000.0],
+            "lat": [lat, float(np.nextafter(lat, 90.0)), lat, lat + 1e-7],
+            "lon": [13.4, 13.4, 13.4, 13.4],
+        }
+    )
+    out = _gyration(table)
+    rog = dict(zip(out.column("code").to_pylist(), out.column("rog").to_pylist(), strict=True))
+    assert rog[0] == 0.0
+    q = 3600.0 / 9000.0
+    d = EARTH_RADIUS_M * math.radians(1e-7)
+    assert rog[1] == pytest.approx(d * math.sqrt(q * (1 - q)), rel=1e-6)
+    assert rog[1] > ROG_FLOOR_M
 
 
 def test_stays_are_cut_at_local_hours_across_clock_changes(ws: Workspace) -> None:

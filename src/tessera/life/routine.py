@@ -23,7 +23,9 @@ count for ``days_observed`` and the radius of gyration only.
     - ``radius_of_gyration_m``: ``sqrt(sum w_i d_i^2 / sum w_i)`` over stays, ``w_i``
       the stay's duration in seconds and ``d_i`` the equirectangular distance in metres
       (sphere of 6,371 km) from the stay's position to the duration-weighted mean
-      position (Gonzalez et al. 2008, weighted by time rather than by record).
+      position (Gonzalez et al. 2008, weighted by time rather than by record). A radius
+      under ``ROG_FLOOR_M`` (1 mm) is reported as 0: stays at one place whose
+      positions differ in the last bit (a sum made in another order) are not a radius.
     - The **hourly sequence**: each local clock hour in which the subject has stay time
       at a place is a *known hour*, labelled with the place of most seconds in it (the
       smaller ``place_id`` on a tie). Hours without stay time are *unknown*; they are
@@ -82,6 +84,8 @@ PROFILE = tables.PROFILE
 
 
 EARTH_RADIUS_M = 6_371_000.0
+# a radius of gyration under this is reported as 0 (module docstring)
+ROG_FLOOR_M = 1e-3
 # entropy_real (and predictability_max) need at least this many known hours
 MIN_SEQUENCE_HOURS = 24
 
@@ -608,6 +612,9 @@ def _gyration(st: pa.Table) -> pa.Table:
         np.radians(lon - clon) * np.cos(np.radians(clat)) * r
     ) ** 2
     rog = np.sqrt(np.add.reduceat(w * d2, first) / tw)
+    # one unit in the last place of a latitude is ~1e-9 m: below a millimetre the
+    # radius is the noise of the coordinates' sums, and differs between engines
+    rog[rog < ROG_FLOOR_M] = 0.0
     return pa.table({"code": pa.array(codes, pa.int64()), "rog": pa.array(rog, pa.float64())})
 
 
