@@ -290,12 +290,21 @@ def _housemates(ws: Workspace) -> None:
         [next(_OBS), lat, lon],
     )
     _person(ws, "person:7", "Anna Vogt", None, NORTH[2], "Firma 99")
-    for day in range(4):  # Monday to Thursday, 10:00 and 14:00
+    _works_at_the_office(ws, "010")
+
+
+def _works_at_the_office(ws: Workspace, imsi: str) -> None:
+    """Phone ``imsi`` is at the office Monday to Thursday, 10:00 and 14:00."""
+    for day in range(4):
         for hour in (10, 14):
-            e.execute(
+            ws.engine.execute(
                 "INSERT INTO obs_device_event (obs_id, source, imsi, time, event_type, "
-                "sensor_id) VALUES (?, 'op', '010', ?, 'data', 'S-OFFICE')",
-                [next(_OBS), (MONDAY + dt.timedelta(days=day, hours=hour)).astimezone(dt.UTC)],
+                "sensor_id) VALUES (?, 'op', ?, ?, 'data', 'S-OFFICE')",
+                [
+                    next(_OBS),
+                    imsi,
+                    (MONDAY + dt.timedelta(days=day, hours=hour)).astimezone(dt.UTC),
+                ],
             )
 
 
@@ -326,3 +335,113 @@ def test_housemates_are_told_apart_by_contact_names_workplaces_then_elimination(
     assert "B-N" in details["imsi:010"]
     # Eva Klein's phone east is still hers by nights alone
     assert got["imsi:008"][:2] == ("person:9", ["residence_unclaimed"])
+
+
+def _colleagues(ws: Workspace) -> None:
+    """:func:`_housemates`, and two more people of Anna Vogt's employer whom no
+    residence register holds (an embassy's staff), Mira Sander and Jan Roth; phone 012
+    sleeps east and works at their office, and a contact list saves it as "Mira"."""
+    _housemates(ws)
+    _person(ws, "person:11", "Mira Sander", None, None, "Firma 99")
+    _person(ws, "person:12", "Jan Roth", None, None, "Firma 99")
+    _line(ws, "012", "S-EAST", None)
+    _works_at_the_office(ws, "012")
+    ws.engine.execute("UPDATE obs_device_event SET msisdn = '+4915100012' WHERE imsi = '012'")
+    ws.engine.execute(
+        "INSERT INTO obs_contact (obs_id, source, owner_number, listed_number, listed_name, "
+        "listed_name_latin) VALUES (?, 'lists', '+4915100098', '+4915100012', 'Mira', 'mira')",
+        [next(_OBS)],
+    )
+
+
+def test_people_with_no_registered_address_are_found_at_work_by_contact_names(
+    ws: Workspace,
+) -> None:
+    got = _attributed(ws, _colleagues)
+    # Mira has no registered address, so no residence pass reaches her; her employer's
+    # office, where 012 spends its working hours, and the name a list saves it under do
+    person, vias, confidence = got["imsi:012"]
+    assert (person, vias) == ("person:11", ["workplace_contact"])
+    assert confidence == attribute.WORKPLACE_CONTACT_SCALE
+    [(detail,)] = ws.engine.fetch_rows(
+        f"SELECT detail FROM {attribute.DEVICE_EVIDENCE} WHERE device = 'imsi:012'"
+    )
+    assert "'mira'" in detail
+    assert "B-O" in detail
+    # the east phone is still Eva Klein's, and Anna's phone hers, as without them
+    assert got["imsi:008"][:2] == ("person:9", ["residence_unclaimed"])
+    assert got["imsi:010"][:2] == ("person:7", ["residence_workplace"])
+
+
+def test_without_a_contact_name_colleagues_are_not_told_apart(ws: Workspace) -> None:
+    def unnamed(ws: Workspace) -> None:
+        _colleagues(ws)
+        ws.engine.execute("DELETE FROM obs_contact WHERE listed_number = '+4915100012'")
+
+    # Mira and Jan work in one building and neither is registered anywhere: working
+    # hours alone cannot choose between them
+    assert "imsi:012" not in _attributed(ws, unnamed)
+
+
+def _namesake_keeper(ws: Workspace) -> None:
+    """A car registered by name to "Gerhard Lang" (two people bear it, north and
+    south), whose primary device, 001, sleeps south."""
+    ws.engine.execute(
+        "INSERT INTO reg_vehicle (obs_id, source, record_id, plate, plate_kind, owner_name, "
+        "owner_name_latin) VALUES (?, 'cars', 'car-1', 'B-GL 1', 'private', 'Gerhard Lang', "
+        "'gerhard lang')",
+        [next(_OBS)],
+    )
+
+
+def test_a_keeper_namesakes_share_is_told_apart_by_where_the_primary_device_sleeps(
+    ws: Workspace,
+) -> None:
+    _world(ws, _namesake_keeper)
+    ws.engine.execute(
+        f"INSERT INTO {attribute.PAIRS} VALUES "
+        "('vehicle_device', 'B-GL 1', 'imsi:001', 80.0, 20, 6, 4, 20, 0)"
+    )
+    with ws.engine.transaction():
+        attribute.run(ws.engine)
+    [(keeper, via)] = ws.engine.fetch_rows(
+        f"SELECT keeper, keeper_via FROM {attribute.VEHICLES} WHERE vehicle = 'B-GL 1'"
+    )
+    assert (keeper, via) == ("person:2", "keeper_name_residence")
+    roles = ws.engine.fetch_rows(
+        f"SELECT role, person FROM {attribute.VEHICLE_PERSON} WHERE vehicle = 'B-GL 1' "
+        "ORDER BY role"
+    )
+    assert roles == [("keeper", "person:2"), ("primary_user", "person:2")]
+
+
+def _three_east(ws: Workspace) -> None:
+    """:func:`_east` with two more residents east, Eva Roth and Otto Hahn, and a phone
+    013 that sleeps there too; contact lists save 008 as "Klein" and 013 as "Eva"."""
+    _east(ws)
+    _person(ws, "person:13", "Eva Roth", None, EAST[2], None)
+    _person(ws, "person:14", "Otto Hahn", None, EAST[2], None)
+    _line(ws, "013", "S-EAST", None)
+    for imsi, name in (("008", "Klein"), ("013", "Eva")):
+        number = "+49151000" + imsi[1:]
+        ws.engine.execute(f"UPDATE obs_device_event SET msisdn = '{number}' WHERE imsi = '{imsi}'")
+        ws.engine.execute(
+            "INSERT INTO obs_contact (obs_id, source, owner_number, listed_number, "
+            "listed_name, listed_name_latin) VALUES (?, 'lists', '+4915100097', ?, ?, lower(?))",
+            [next(_OBS), number, name, name],
+        )
+
+
+def test_a_second_round_of_passes_uses_what_the_first_settled(
+    ws: Workspace, monkeypatch: Any
+) -> None:
+    # "Eva" fits two residents east until "Klein" settles Eva Klein's phone; then the
+    # contact pass of the second round finds Eva Roth's. Nights alone could not: they
+    # spread 013 over Eva Roth and Otto Hahn
+    got = _attributed(ws, _three_east)
+    assert got["imsi:008"][:2] == ("person:9", ["residence_contact"])
+    assert got["imsi:013"][:2] == ("person:13", ["residence_contact"])
+    monkeypatch.setattr(attribute, "PASS_ROUNDS", 1)
+    with ws.engine.transaction():
+        attribute.run(ws.engine)
+    assert "imsi:013" not in _links(ws)

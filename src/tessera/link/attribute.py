@@ -28,14 +28,19 @@ Three kinds of evidence meet here, each a hypothesis with a confidence and a rea
    that save the number under a full name count as a name does, more the more lists
    agree. Every piece of evidence is stored in ``link_device_evidence``.
    **Devices nothing names** (most are prepaid cards registered to nobody or to a
-   made-up name), that are no second phone, go in three more passes to persons who
-   have no attributed device yet, among those registered where the device sleeps: by
+   made-up name), that are no second phone, go in four more passes to persons who
+   have no attributed device yet: among those registered where the device sleeps, by
    the words of their name that contact lists save the number under
-   (:func:`contact_residence_sql`), by where the device spends working hours against
-   their employer's buildings (:func:`workplace_sql`), then by nights alone
-   (:func:`unclaimed_sql`); each pass leaves out what the ones before it linked, and
+   (:func:`contact_residence_sql`) and by where the device spends working hours
+   against their employer's buildings (:func:`workplace_sql`); among those whose
+   employer's buildings hold the device's working hours, registered anywhere or
+   nowhere, by contact names (:func:`contact_workplace_sql`); then by nights alone
+   (:func:`unclaimed_sql`). Each pass leaves out what the ones before it linked, and
    keeps a pair only when each is the other's best and the device's choice is
-   decisive (:func:`_mutual_best_sql`).
+   decisive (:func:`_mutual_best_sql`); the four run :data:`PASS_ROUNDS` times, since
+   a person one pass settles can make another's device decisive. A vehicle
+   registered to a name several people bear goes to the one of them registered near
+   where its primary device sleeps.
 3. **Chains**: a second phone (``link_second_phone``) points to the person of its
    primary phone (confidence multiplied); a device that is the primary device of a
    non-shared vehicle whose keeper is known points to the keeper (weaker: households
@@ -93,6 +98,10 @@ UNCLAIMED_MIN_SHARE = 0.5
 # `district`, docs/linking.md)
 UNCLAIMED_MIN_MASS = 0.01
 CONTACT_SCALE = 0.95
+WORKPLACE_CONTACT_SCALE = 0.9
+# the passes run this many times (on `district`, a second round added 101 links, 81
+# right; a third would add 14, 9 right)
+PASS_ROUNDS = 2
 WORKPLACE_SCALE = 0.9
 
 # Confidence of each kind of evidence (measured on the simulator; docs/linking.md).
@@ -112,6 +121,7 @@ CONFIDENCE = {
     "residence_unclaimed": UNCLAIMED_SCALE,
     "residence_workplace": WORKPLACE_SCALE,
     "residence_contact": CONTACT_SCALE,
+    "workplace_contact": WORKPLACE_CONTACT_SCALE,
 }
 
 
@@ -282,19 +292,32 @@ GROUP BY name_key, {column} HAVING count(DISTINCT person) = 1
 
 def vehicles_sql() -> str:
     """Every plate with co-travel or a registration: shared or not, its primary device
-    and its registered keeper (a resolved person) where known."""
+    and its registered keeper (a resolved person) where known: by the registration's
+    document number, by a name one person bears, or by a name several bear when only
+    one of them is registered within :data:`NEAR_M` of where the vehicle's primary
+    device spends its nights (``keeper_name_residence``)."""
     keeper_name = name_key("v.owner_name_latin")
+    near = haversine_sql("n.lat", "n.lon", "h.lat", "h.lon")
     return f"""
 WITH reg AS (SELECT v.plate, v.plate_kind, v.owner_id, {keeper_name} AS keeper_key
              FROM reg_vehicle v WHERE v.registered_to IS NULL
              QUALIFY row_number() OVER (PARTITION BY v.plate ORDER BY v.registered_from DESC
                                         NULLS LAST, v.obs_id DESC) = 1),
+resident AS (SELECT reg.plate, any_value(p.person) AS person
+             FROM reg JOIN {VEHICLE_DEVICE} vd ON vd.vehicle = reg.plate AND vd.is_primary
+             JOIN _link_night n ON n.device = vd.device
+             JOIN _link_persons p ON p.name_key = reg.keeper_key AND reg.keeper_key <> ''
+             JOIN _link_person_home h ON h.person = p.person
+             WHERE {near} < {NEAR_M}
+             GROUP BY reg.plate HAVING count(DISTINCT p.person) = 1),
 keeper AS (SELECT reg.plate,
-                  coalesce(i.person, n.person) AS keeper,
+                  coalesce(i.person, n.person, r.person) AS keeper,
                   CASE WHEN i.person IS NOT NULL THEN 'keeper_id'
-                       WHEN n.person IS NOT NULL THEN 'keeper_name' END AS keeper_via
+                       WHEN n.person IS NOT NULL THEN 'keeper_name'
+                       WHEN r.person IS NOT NULL THEN 'keeper_name_residence' END AS keeper_via
            FROM reg LEFT JOIN _link_person_ids i ON i.doc = reg.owner_id
-           LEFT JOIN _link_person_names n ON n.name_key = reg.keeper_key),
+           LEFT JOIN _link_person_names n ON n.name_key = reg.keeper_key
+           LEFT JOIN resident r ON r.plate = reg.plate),
 rides AS (SELECT vehicle AS plate, count(*) AS devices FROM {VEHICLE_DEVICE} GROUP BY vehicle),
 plates AS (SELECT plate FROM reg UNION SELECT plate FROM rides)
 SELECT plates.plate AS vehicle, reg.plate_kind,
@@ -406,16 +429,26 @@ def _unclaimed_devices(claimed: str) -> str:
     )
 
 
-def _night_mass_sql(devices: str, claimed: str) -> str:
-    """``(device, person, n, home)``: the night posterior mass (``_link_night_post``) of
-    each device of ``devices`` on the registered buildings of each person ``claimed``
-    gives no device, and the building of that person it favours most."""
+def _mass_sql(
+    posterior: str, buildings: str, names: tuple[str, str], devices: str, claimed: str
+) -> str:
+    """``(device, person, <mass>, <building>)`` (``names``): the mass of ``posterior``
+    (``device, building, q``) of each device of ``devices`` on the ``buildings``
+    (``person, building``) of each person ``claimed`` gives no device, and the building
+    of that person it favours most."""
+    mass, building = names
     return f"""
-SELECT post.device, h.person, sum(post.q) AS n,
-       list(h.building ORDER BY post.q DESC, h.building)[1] AS home
-FROM _link_night_post post JOIN _link_person_home h USING (building)
+SELECT post.device, h.person, sum(post.q) AS {mass},
+       list(h.building ORDER BY post.q DESC, h.building)[1] AS {building}
+FROM {posterior} post JOIN {buildings} h USING (building)
 WHERE post.device IN ({devices}) AND h.person NOT IN (SELECT person FROM {claimed})
 GROUP BY post.device, h.person"""
+
+
+def _night_mass_sql(devices: str, claimed: str) -> str:
+    """``(device, person, n, home)``: :func:`_mass_sql` of the night posterior
+    (``_link_night_post``) on each person's registered buildings."""
+    return _mass_sql("_link_night_post", "_link_person_home", ("n", "home"), devices, claimed)
 
 
 def _mutual_best_sql(ctes: str, via: str, detail: str) -> str:
@@ -465,18 +498,13 @@ def unclaimed_sql(claimed: str) -> str:
     )
 
 
-def contact_residence_sql(claimed: str) -> str:
-    """Evidence ``residence_contact``: a device of :func:`_unclaimed_devices` that
-    contact lists save under a name sharing words with persons ``claimed`` gives no
-    device (a given name alone, a full name many people bear), against those persons
-    by ``n h``: ``n`` the device's night mass on the person's registered buildings (at
-    least :data:`UNCLAIMED_MIN_MASS`), ``h`` the number of (list, word) agreements
-    (:func:`_mutual_best_sql`). Two residents of one building, which nights cannot tell
-    apart, are told apart by what their contacts call them."""
-    devices = _unclaimed_devices(claimed)
+def _contact_words_sql(devices: str, claimed: str) -> str:
+    """WITH items ending in ``m(device, person, hits, words)``: for each device of
+    ``devices`` and each person ``claimed`` gives no device, the number of (contact
+    list, word) agreements between the names lists save the device's number under and
+    the words of the person's name, and those words."""
     words = tokens(translit("lower(k.listed_name_latin)"))
-    ctes = f"""
-n AS ({_night_mass_sql(devices, claimed)}),
+    return f"""
 lw AS (SELECT d.device, coalesce(k.owner_number, k.owner_imei) AS lister,
               unnest({words}) AS word
        FROM obs_contact k JOIN {DEVICES} d ON d.msisdn = k.listed_number
@@ -488,17 +516,44 @@ pw AS (SELECT DISTINCT person, word FROM (
          WHERE name_key <> '' AND person NOT IN (SELECT person FROM {claimed}))),
 m AS (SELECT lt.device, pw.person, sum(lt.lists) AS hits,
              array_to_string(list(lt.word ORDER BY lt.word), ' ') AS words
-      FROM lt JOIN pw USING (word) GROUP BY lt.device, pw.person),
-pq AS (SELECT n.device, n.person, n.home, n.n, m.hits, m.words, n.n * m.hits AS q
-       FROM n JOIN m ON m.device = n.device AND m.person = n.person
-       WHERE n.n >= {UNCLAIMED_MIN_MASS})"""
+      FROM lt JOIN pw USING (word) GROUP BY lt.device, pw.person)"""
+
+
+def _named_by_contacts_sql(via: str, devices: str, claimed: str, mass: str, where: str) -> str:
+    """Evidence ``via`` by ``a h`` (:func:`_mutual_best_sql`): ``mass`` is a query of
+    ``(device, person, a, place)``, a posterior mass of each device of ``devices`` on
+    the buildings ``place`` of each person ``claimed`` gives no device (at least
+    :data:`UNCLAIMED_MIN_MASS`), ``h`` the (list, word) agreements of the names contact
+    lists save the device under with the person's name; ``where`` says in words which
+    mass it is, as SQL string text (quotes doubled)."""
+    ctes = f"""
+a AS ({mass}),{_contact_words_sql(devices, claimed)},
+pq AS (SELECT a.device, a.person, a.place, a.a, m.hits, m.words, a.a * m.hits AS q
+       FROM a JOIN m ON m.device = a.device AND m.person = a.person
+       WHERE a.a >= {UNCLAIMED_MIN_MASS})"""
     detail = (
         "'contact lists save this device under ''' || b.words || ''' (' || b.hits "
-        "|| ' agreement(s)), words of this person''s name; it spends its nights where this "
-        "person is registered (' || b.home || ', ' || CAST(round(100 * b.n) AS INTEGER) "
-        "|| '% of its night posterior)'"
+        f"|| ' agreement(s)), words of this person''s name; it spends its {where} (' "
+        "|| b.place || ', ' || CAST(round(100 * b.a) AS INTEGER) || '% of that posterior)'"
     )
-    return _mutual_best_sql(ctes, "residence_contact", detail)
+    return _mutual_best_sql(ctes, via, detail)
+
+
+def contact_residence_sql(claimed: str) -> str:
+    """Evidence ``residence_contact``: a device of :func:`_unclaimed_devices` that
+    contact lists save under a name sharing words with persons ``claimed`` gives no
+    device (a given name alone, a full name many people bear), against those persons
+    by ``n h``: ``n`` the device's night mass on the person's registered buildings (at
+    least :data:`UNCLAIMED_MIN_MASS`), ``h`` the number of (list, word) agreements
+    (:func:`_mutual_best_sql`). Two residents of one building, which nights cannot tell
+    apart, are told apart by what their contacts call them."""
+    devices = _unclaimed_devices(claimed)
+    night = (
+        f"SELECT device, person, n AS a, home AS place FROM ({_night_mass_sql(devices, claimed)})"
+    )
+    return _named_by_contacts_sql(
+        "residence_contact", devices, claimed, night, "nights where this person is registered"
+    )
 
 
 def day_posterior_sql(devices: str) -> str:
@@ -516,6 +571,12 @@ SELECT device, building, w / sum(w) OVER (PARTITION BY device) AS q FROM dw
 """
 
 
+def _work_mass_sql(devices: str, claimed: str) -> str:
+    """``(device, person, w, work)``: :func:`_mass_sql` of the working-hours posterior
+    (``_link_day_post``) on each person's work buildings."""
+    return _mass_sql("_link_day_post", "_link_person_work", ("w", "work"), devices, claimed)
+
+
 def workplace_sql(claimed: str) -> str:
     """Evidence ``residence_workplace``: a device of :func:`_unclaimed_devices` with a
     working-hours posterior (``_link_day_post``, :func:`day_posterior_sql`) against the
@@ -528,11 +589,7 @@ def workplace_sql(claimed: str) -> str:
     devices = f"{_unclaimed_devices(claimed)} AND device IN (SELECT device FROM _link_day_post)"
     ctes = f"""
 n AS ({_night_mass_sql(devices, claimed)}),
-w AS (SELECT day.device, k.person, sum(day.q) AS w,
-             list(k.building ORDER BY day.q DESC, k.building)[1] AS work
-      FROM _link_day_post day JOIN _link_person_work k USING (building)
-      WHERE k.person NOT IN (SELECT person FROM {claimed})
-      GROUP BY day.device, k.person),
+w AS ({_work_mass_sql(devices, claimed)}),
 pq AS (SELECT n.device, n.person, n.home, w.work, n.n, w.w, n.n * w.w AS q
        FROM n JOIN w ON w.device = n.device AND w.person = n.person
        WHERE n.n >= {UNCLAIMED_MIN_MASS} AND w.w >= {UNCLAIMED_MIN_MASS})"""
@@ -543,6 +600,25 @@ pq AS (SELECT n.device, n.person, n.home, w.work, n.n, w.w, n.n * w.w AS q
         "is (' || b.work || ', ' || CAST(round(100 * b.w) AS INTEGER) || '%)'"
     )
     return _mutual_best_sql(ctes, "residence_workplace", detail)
+
+
+def contact_workplace_sql(claimed: str) -> str:
+    """Evidence ``workplace_contact``: a device of :func:`_unclaimed_devices` with a
+    working-hours posterior against the persons ``claimed`` gives no device, by ``w h``:
+    ``w`` its working-hours mass on the person's work buildings (at least
+    :data:`UNCLAIMED_MIN_MASS`), ``h`` the (list, word) agreements of its contact names
+    with the person's name (:func:`_mutual_best_sql`). No registered address is needed:
+    people no residence register holds (an embassy's staff) are found where they work,
+    by what their contacts call them."""
+    devices = f"{_unclaimed_devices(claimed)} AND device IN (SELECT device FROM _link_day_post)"
+    work = f"SELECT device, person, w AS a, work AS place FROM ({_work_mass_sql(devices, claimed)})"
+    return _named_by_contacts_sql(
+        "workplace_contact",
+        devices,
+        claimed,
+        work,
+        "working hours where this person''s employer is",
+    )
 
 
 def _claimed_sql(*passes: str) -> str:
@@ -691,7 +767,13 @@ def run(engine: Engine) -> Mapping[str, int]:
         temp("_link_night_post", night_posterior_sql(_unclaimed_devices(claimed)))
         temp("_link_day_post", day_posterior_sql(_unclaimed_devices(claimed)))
         passes = []
-        for n, evidence in enumerate((contact_residence_sql, workplace_sql, unclaimed_sql)):
+        evidence_kinds = (
+            contact_residence_sql,
+            workplace_sql,
+            contact_workplace_sql,
+            unclaimed_sql,
+        )
+        for n, evidence in enumerate(evidence_kinds * PASS_ROUNDS):
             passes.append(f"_link_unclaimed_{n}")
             temp(passes[-1], evidence(claimed))
             temp(f"_link_claimed_{n}", _claimed_sql(claimed, passes[-1]))
