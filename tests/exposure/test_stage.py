@@ -307,6 +307,18 @@ def test_links_and_contacts_name_their_sources(world: Engine) -> None:
     assert lists == [("person:1", "imsi:C", "device", ["+4901"], 1, True, [4001])]
 
 
+def test_every_via_attribution_writes_names_its_sources() -> None:
+    """A via with no entry would silently add no source to a person's count of the
+    sources that give them away (the residence passes had none); the district test
+    below checks the vias a real build writes."""
+    from tessera.exposure.links import VIA_SOURCES
+    from tessera.link import attribute
+
+    vehicle_only = {"keeper_id", "keeper_name", "keeper_user", "primary_device"}
+    device_vias = set(attribute.CONFIDENCE) - vehicle_only | {"second_phone", "analyst"}
+    assert device_vias - set(VIA_SOURCES) == set()
+
+
 def test_organisation_view_ranks_members(world: Engine) -> None:
     assess(world, draws=DRAWS)
     ranked = most_exposed(world, "org x")
@@ -350,6 +362,11 @@ def test_on_the_simulated_district(linked: tuple[Path, Path], tmp_path: Path) ->
             )
         }
         assert attributed <= persons
+        from tessera.exposure.links import VIA_SOURCES
+
+        vias = {r[0] for r in e.fetch_rows("SELECT DISTINCT unnest(vias) FROM link_device_person")}
+        assert "residence_contact" in vias
+        assert vias - set(VIA_SOURCES) == set()
         s = population_summary(e)
         print(s)
         means = [s[f"mean_unicity_{p}"] for p in range(1, 5)]

@@ -45,11 +45,24 @@ if TYPE_CHECKING:
 
 TOP_PARTNERS = 5
 
-# which source tables each kind of evidence reads (the link tables are derived from them)
+# which source tables each kind of evidence reads (the link tables are derived from
+# them); every via attribution writes has an entry (tests/exposure/test_stage.py)
+_SUBSCRIPTION = ("reg_subscription", "reg_person")
+# where a device sleeps or works against where people are registered or employed
+_RESIDENCE = ("obs_device_event", "reg_address", "reg_person")
 VIA_SOURCES: dict[str, tuple[str, ...]] = {
-    "subscriber_id": ("reg_subscription", "reg_person"),
-    "subscriber_name": ("reg_subscription", "reg_person"),
+    "subscriber_id": _SUBSCRIPTION,
+    "subscriber_name": _SUBSCRIPTION,
+    "subscriber_name_address": _SUBSCRIPTION,
+    "subscriber_name_organisation": _SUBSCRIPTION,
+    "subscriber_name_residence": _SUBSCRIPTION + _RESIDENCE[:2],
+    "organisation_residence": _SUBSCRIPTION + _RESIDENCE[:2],
+    "residence_unclaimed": _RESIDENCE,
+    "residence_workplace": _RESIDENCE,
+    "residence_contact": ("obs_contact", *_RESIDENCE),
+    "workplace_contact": ("obs_contact", *_RESIDENCE),
     "contact_name": ("obs_contact", "reg_person"),
+    "analyst": ("link_judgement",),
     "vehicle_keeper": ("reg_vehicle", "reg_person", "obs_plate_read", "obs_device_event"),
     "second_phone": ("obs_device_event", "obs_communication", "obs_contact"),
     "keeper": ("reg_vehicle", "reg_person"),
