@@ -60,6 +60,12 @@ class _Shown(float):
     """A number of evidence JSON, which stages round for reading (``round(x, 2)``)."""
 
 
+class _Metres(float):
+    """A distance in metres (a column named ``*_m``): near 0 its relative error is
+    unbounded (two positions a last bit apart, from sums made in another order, are
+    ~1e-8 m apart), so it is compared to a micrometre too."""
+
+
 def _norm(value: Any, shown: bool = False) -> Any:
     if isinstance(value, str) and value[:1] == "{":
         # evidence JSON: compared as values (Spark writes 1.0E-6 where DuckDB writes
@@ -81,7 +87,12 @@ def _norm(value: Any, shown: bool = False) -> Any:
 
 def _rows(table: pa.Table) -> list[tuple[Any, ...]]:
     rows = [
-        tuple(_norm(dossier_content(v) if c == "body" else v) for c, v in r.items())
+        tuple(
+            _Metres(v)
+            if c.endswith("_m") and isinstance(v, float) and not math.isnan(v)
+            else _norm(dossier_content(v) if c == "body" else v)
+            for c, v in r.items()
+        )
         for r in table.to_pylist()
     ]
     return sorted(rows, key=repr)
@@ -107,12 +118,14 @@ def _decimals(x: float) -> int:
 
 
 def _close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    """Equal to a relative 1e-9; a number of evidence JSON rounded to at most 6
+    """Equal to a relative 1e-9 (distances in metres also to 1e-6 m, other values to
+    an absolute 1e-9); a number of evidence JSON rounded to at most 6
     places may also differ by one unit in its last place: the engines' sums differ in
     the last bits, and a value on a rounding boundary (0.575) rounds either way."""
 
     def close(x: float, y: float) -> bool:
-        if math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9):
+        metres = isinstance(x, _Metres) and isinstance(y, _Metres)
+        if math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-6 if metres else 1e-9):
             return True
         places = min(_decimals(x), _decimals(y))
         shown = isinstance(x, _Shown) and isinstance(y, _Shown) and places <= 6
@@ -161,6 +174,23 @@ def engines(built: Path) -> Any:
             yield ws.engine, spark
         finally:
             spark.close()
+
+
+def test_the_comparison_forgives_last_bits_and_nothing_more() -> None:
+    """A distance of ~1e-9 m against 0 (positions a last bit apart) is equal, a
+    centimetre is not, and a share of ~1e-9 against 0 is not either."""
+
+    def same(a: dict[str, list[float]], b: dict[str, list[float]]) -> bool:
+        try:
+            _assert_same_rows(_rows(pa.table(a)), _rows(pa.table(b)))
+        except AssertionError:
+            return False
+        return True
+
+    assert same({"radius_m": [1.26e-9], "k": [1.0]}, {"radius_m": [0.0], "k": [1.0]})
+    assert not same({"radius_m": [0.01], "k": [1.0]}, {"radius_m": [0.0], "k": [1.0]})
+    assert not same({"share": [1.26e-9]}, {"share": [0.0]})
+    assert same({"share": [0.3 + 1e-12]}, {"share": [0.3]})
 
 
 @pytest.mark.parametrize("table", _spark_outputs())
