@@ -445,3 +445,40 @@ def test_a_second_round_of_passes_uses_what_the_first_settled(
     with ws.engine.transaction():
         attribute.run(ws.engine)
     assert "imsi:013" not in _links(ws)
+
+
+def _listed(lists: int, name: str) -> Callable[[Workspace], None]:
+    """:func:`_east`, Lena Maria Fischer registered south, and a phone 014 that sleeps
+    east (where she is not registered) and that ``lists`` contact lists save as
+    ``name``."""
+
+    def extra(ws: Workspace) -> None:
+        _east(ws)
+        _person(ws, "person:15", "Lena Maria Fischer", None, SOUTH[2], None)
+        _line(ws, "014", "S-EAST", None)
+        ws.engine.execute("UPDATE obs_device_event SET msisdn = '+4915100014' WHERE imsi = '014'")
+        for n in range(lists):
+            ws.engine.execute(
+                "INSERT INTO obs_contact (obs_id, source, owner_number, listed_number, "
+                "listed_name, listed_name_latin) VALUES (?, 'lists', ?, '+4915100014', ?, "
+                "lower(?))",
+                [next(_OBS), f"+49151009{n:02d}", name, name],
+            )
+
+    return extra
+
+
+def test_contact_names_alone_link_when_two_words_of_the_name_agree(ws: Workspace) -> None:
+    # "Lena Fischer Arbeit" is no one's whole name, and Lena does not live where the
+    # phone sleeps; two of her name's words single her out
+    got = _attributed(ws, _listed(1, "Lena Fischer Arbeit"))
+    person, vias, confidence = got["imsi:014"]
+    assert (person, vias) == ("person:15", ["contact_words"])
+    assert confidence == attribute.CONTACT_ALONE_SCALE
+    # Eva Klein's phone east is still hers: 014 was out of the way first
+    assert got["imsi:008"][:2] == ("person:9", ["residence_unclaimed"])
+
+
+def test_one_word_of_the_name_is_not_enough_alone(ws: Workspace) -> None:
+    # however many lists agree on it
+    assert "imsi:014" not in _attributed(ws, _listed(3, "Fischer"))

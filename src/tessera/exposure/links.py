@@ -62,6 +62,7 @@ VIA_SOURCES: dict[str, tuple[str, ...]] = {
     "residence_contact": ("obs_contact", *_RESIDENCE),
     "workplace_contact": ("obs_contact", *_RESIDENCE),
     "contact_name": ("obs_contact", "reg_person"),
+    "contact_words": ("obs_contact", "reg_person"),
     "analyst": ("link_judgement",),
     "vehicle_keeper": ("reg_vehicle", "reg_person", "obs_plate_read", "obs_device_event"),
     "second_phone": ("obs_device_event", "obs_communication", "obs_contact"),

@@ -28,16 +28,17 @@ Three kinds of evidence meet here, each a hypothesis with a confidence and a rea
    that save the number under a full name count as a name does, more the more lists
    agree. Every piece of evidence is stored in ``link_device_evidence``.
    **Devices nothing names** (most are prepaid cards registered to nobody or to a
-   made-up name), that are no second phone, go in four more passes to persons who
+   made-up name), that are no second phone, go in five more passes to persons who
    have no attributed device yet: among those registered where the device sleeps, by
    the words of their name that contact lists save the number under
    (:func:`contact_residence_sql`) and by where the device spends working hours
    against their employer's buildings (:func:`workplace_sql`); among those whose
    employer's buildings hold the device's working hours, registered anywhere or
-   nowhere, by contact names (:func:`contact_workplace_sql`); then by nights alone
-   (:func:`unclaimed_sql`). Each pass leaves out what the ones before it linked, and
+   nowhere, by contact names (:func:`contact_workplace_sql`); among everyone, by two or
+   more words of their name in contact lists (:func:`contact_alone_sql`); then by
+   nights alone (:func:`unclaimed_sql`). Each pass leaves out what the ones before it linked, and
    keeps a pair only when each is the other's best and the device's choice is
-   decisive (:func:`_mutual_best_sql`); the four run :data:`PASS_ROUNDS` times, since
+   decisive (:func:`_mutual_best_sql`); the five run :data:`PASS_ROUNDS` times, since
    a person one pass settles can make another's device decisive. A vehicle
    registered to a name several people bear goes to the one of them registered near
    where its primary device sleeps.
@@ -99,6 +100,9 @@ UNCLAIMED_MIN_SHARE = 0.5
 UNCLAIMED_MIN_MASS = 0.01
 CONTACT_SCALE = 0.95
 WORKPLACE_CONTACT_SCALE = 0.9
+# contact names alone: at least this many words of the name, and agreements
+CONTACT_ALONE_MIN_WORDS = 2
+CONTACT_ALONE_SCALE = 0.9
 # the passes run this many times (on `district`, a second round added 101 links, 81
 # right; a third would add 14, 9 right)
 PASS_ROUNDS = 2
@@ -122,6 +126,7 @@ CONFIDENCE = {
     "residence_workplace": WORKPLACE_SCALE,
     "residence_contact": CONTACT_SCALE,
     "workplace_contact": WORKPLACE_CONTACT_SCALE,
+    "contact_words": CONTACT_ALONE_SCALE,
 }
 
 
@@ -556,6 +561,27 @@ def contact_residence_sql(claimed: str) -> str:
     )
 
 
+def contact_alone_sql(claimed: str) -> str:
+    """Evidence ``contact_words``: a device of :func:`_unclaimed_devices` that contact
+    lists save under :data:`CONTACT_ALONE_MIN_WORDS` or more distinct words of the name
+    of a person ``claimed`` gives no device (so at least that many (list, word)
+    agreements: two words in one list suffice), wherever either sleeps or is
+    registered, by the number of agreements ``h`` (:func:`_mutual_best_sql`). It catches the
+    full names that the ``contact_name`` evidence, which needs the whole name to be
+    one person's, misses: "Paul Fussball Williams" for Paul Williams."""
+    devices = _unclaimed_devices(claimed)
+    ctes = f"""{_contact_words_sql(devices, claimed).lstrip()},
+pq AS (SELECT device, person, hits, words, hits AS q FROM m
+       WHERE len(string_split(words, ' ')) >= {CONTACT_ALONE_MIN_WORDS}
+         AND hits >= {CONTACT_ALONE_MIN_WORDS})"""
+    detail = (
+        "'contact lists save this device under ''' || b.words || ''' (' || b.hits "
+        "|| ' agreement(s)), words of this person''s name, and under no other unclaimed "
+        "person''s as often'"
+    )
+    return _mutual_best_sql(ctes, "contact_words", detail)
+
+
 def day_posterior_sql(devices: str) -> str:
     """``(device, building, q)``: the posterior over buildings other than residences of
     where each device of ``devices`` (a query of device keys) spends working hours
@@ -771,6 +797,7 @@ def run(engine: Engine) -> Mapping[str, int]:
             contact_residence_sql,
             workplace_sql,
             contact_workplace_sql,
+            contact_alone_sql,
             unclaimed_sql,
         )
         for n, evidence in enumerate(evidence_kinds * PASS_ROUNDS):
