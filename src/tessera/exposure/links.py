@@ -48,15 +48,17 @@ TOP_PARTNERS = 5
 # which source tables each kind of evidence reads (the link tables are derived from
 # them); every via attribution writes has an entry (tests/exposure/test_stage.py)
 _SUBSCRIPTION = ("reg_subscription", "reg_person")
-# where a device sleeps or works against where people are registered or employed
-_RESIDENCE = ("obs_device_event", "reg_address", "reg_person")
+# where a device sleeps or works (its events, the buildings of the address register)
+_WHERE = ("obs_device_event", "reg_address")
+# ... against where people are registered or employed
+_RESIDENCE = (*_WHERE, "reg_person")
 VIA_SOURCES: dict[str, tuple[str, ...]] = {
     "subscriber_id": _SUBSCRIPTION,
     "subscriber_name": _SUBSCRIPTION,
     "subscriber_name_address": _SUBSCRIPTION,
     "subscriber_name_organisation": _SUBSCRIPTION,
-    "subscriber_name_residence": _SUBSCRIPTION + _RESIDENCE[:2],
-    "organisation_residence": _SUBSCRIPTION + _RESIDENCE[:2],
+    "subscriber_name_residence": _SUBSCRIPTION + _WHERE,
+    "organisation_residence": _SUBSCRIPTION + _WHERE,
     "residence_unclaimed": _RESIDENCE,
     "residence_workplace": _RESIDENCE,
     "residence_contact": ("obs_contact", *_RESIDENCE),

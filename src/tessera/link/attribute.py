@@ -295,6 +295,23 @@ GROUP BY name_key, {column} HAVING count(DISTINCT person) = 1
 """
 
 
+def _namesake_sleeping_near_sql(rows: str, key: str, detail: str) -> str:
+    """``(<key>, person, detail)``: for each ``key`` of ``rows`` (a table or a
+    parenthesised query, alias ``r``, with ``name_key`` and ``device``), the person
+    bearing its name who is registered within :data:`NEAR_M` of where its device spends
+    its nights (``_link_night``), where exactly one is; ``detail`` is an SQL text over
+    ``r`` (one of the rows' texts when several give the same person)."""
+    near = haversine_sql("n.lat", "n.lon", "h.lat", "h.lon")
+    return f"""
+SELECT {key}, any_value(person) AS person, any_value(detail) AS detail
+FROM (SELECT DISTINCT r.{key}, p.person, {detail} AS detail
+      FROM {rows} r JOIN _link_persons p ON p.name_key = r.name_key AND r.name_key <> ''
+      JOIN _link_person_home h ON h.person = p.person
+      JOIN _link_night n ON n.device = r.device
+      WHERE {near} < {NEAR_M})
+GROUP BY {key} HAVING count(DISTINCT person) = 1"""
+
+
 def vehicles_sql() -> str:
     """Every plate with co-travel or a registration: shared or not, its primary device
     and its registered keeper (a resolved person) where known: by the registration's
@@ -302,19 +319,16 @@ def vehicles_sql() -> str:
     one of them is registered within :data:`NEAR_M` of where the vehicle's primary
     device spends its nights (``keeper_name_residence``)."""
     keeper_name = name_key("v.owner_name_latin")
-    near = haversine_sql("n.lat", "n.lon", "h.lat", "h.lon")
+    primary = (
+        f"(SELECT reg.plate, reg.keeper_key AS name_key, vd.device FROM reg "
+        f"JOIN {VEHICLE_DEVICE} vd ON vd.vehicle = reg.plate AND vd.is_primary)"
+    )
     return f"""
 WITH reg AS (SELECT v.plate, v.plate_kind, v.owner_id, {keeper_name} AS keeper_key
              FROM reg_vehicle v WHERE v.registered_to IS NULL
              QUALIFY row_number() OVER (PARTITION BY v.plate ORDER BY v.registered_from DESC
                                         NULLS LAST, v.obs_id DESC) = 1),
-resident AS (SELECT reg.plate, any_value(p.person) AS person
-             FROM reg JOIN {VEHICLE_DEVICE} vd ON vd.vehicle = reg.plate AND vd.is_primary
-             JOIN _link_night n ON n.device = vd.device
-             JOIN _link_persons p ON p.name_key = reg.keeper_key AND reg.keeper_key <> ''
-             JOIN _link_person_home h ON h.person = p.person
-             WHERE {near} < {NEAR_M}
-             GROUP BY reg.plate HAVING count(DISTINCT p.person) = 1),
+resident AS ({_namesake_sleeping_near_sql(primary, "plate", "CAST(NULL AS VARCHAR)")}),
 keeper AS (SELECT reg.plate,
                   coalesce(i.person, n.person, r.person) AS keeper,
                   CASE WHEN i.person IS NOT NULL THEN 'keeper_id'
@@ -351,6 +365,11 @@ FROM sub JOIN {table} w ON w.name_key = sub.name_key AND w.key = sub.{key}"""
 def evidence_sql() -> str:
     """Every piece of device-to-person evidence: device, person, via, confidence, detail."""
     c = CONFIDENCE
+    sub_detail = (
+        "'subscription ' || coalesce(r.record_id, '?') || ' names ' || r.name_key "
+        f"|| ', the only person of that name registered within {NEAR_M:.0f} m of where ' "
+        "|| 'the device spends its nights'"
+    )
     return f"""
 WITH sub AS (SELECT * FROM _link_subscription)
 SELECT sub.device, i.person, 'subscriber_id' AS via, {c["subscriber_id"]} AS confidence,
@@ -366,17 +385,8 @@ FROM sub JOIN _link_person_names n ON n.name_key = sub.name_key
 LEFT JOIN _link_contradicted x ON x.device = sub.device AND x.person = n.person
 WHERE x.device IS NULL
 UNION ALL
-SELECT device, any_value(person), 'subscriber_name_residence',
-       {c["subscriber_name_residence"]}, any_value(detail)
-FROM (SELECT DISTINCT sub.device, p.person,
-             'subscription ' || coalesce(sub.record_id, '?') || ' names ' || sub.name_key
-               || ', the only person of that name registered within {NEAR_M:.0f} m of where '
-               || 'the device spends its nights' AS detail
-      FROM sub JOIN _link_persons p ON p.name_key = sub.name_key AND sub.name_key <> ''
-      JOIN _link_person_home h ON h.person = p.person
-      JOIN _link_night n ON n.device = sub.device
-      WHERE {haversine_sql("n.lat", "n.lon", "h.lat", "h.lon")} < {NEAR_M})
-GROUP BY device HAVING count(DISTINCT person) = 1
+SELECT device, person, 'subscriber_name_residence', {c["subscriber_name_residence"]}, detail
+FROM ({_namesake_sleeping_near_sql("sub", "device", sub_detail)})
 UNION ALL
 SELECT device, any_value(person), 'organisation_residence',
        {c["organisation_residence"]}, any_value(detail)
@@ -509,8 +519,7 @@ def _contact_words_sql(devices: str, claimed: str) -> str:
     list, word) agreements between the names lists save the device's number under and
     the words of the person's name, and those words."""
     words = tokens(translit("lower(k.listed_name_latin)"))
-    return f"""
-lw AS (SELECT d.device, coalesce(k.owner_number, k.owner_imei) AS lister,
+    return f"""lw AS (SELECT d.device, coalesce(k.owner_number, k.owner_imei) AS lister,
               unnest({words}) AS word
        FROM obs_contact k JOIN {DEVICES} d ON d.msisdn = k.listed_number
        WHERE d.device IN ({devices})),
@@ -532,7 +541,8 @@ def _named_by_contacts_sql(via: str, devices: str, claimed: str, mass: str, wher
     lists save the device under with the person's name; ``where`` says in words which
     mass it is, as SQL string text (quotes doubled)."""
     ctes = f"""
-a AS ({mass}),{_contact_words_sql(devices, claimed)},
+a AS ({mass}),
+{_contact_words_sql(devices, claimed)},
 pq AS (SELECT a.device, a.person, a.place, a.a, m.hits, m.words, a.a * m.hits AS q
        FROM a JOIN m ON m.device = a.device AND m.person = a.person
        WHERE a.a >= {UNCLAIMED_MIN_MASS})"""
@@ -570,7 +580,7 @@ def contact_alone_sql(claimed: str) -> str:
     full names that the ``contact_name`` evidence, which needs the whole name to be
     one person's, misses: "Paul Fussball Williams" for Paul Williams."""
     devices = _unclaimed_devices(claimed)
-    ctes = f"""{_contact_words_sql(devices, claimed).lstrip()},
+    ctes = f"""{_contact_words_sql(devices, claimed)},
 pq AS (SELECT device, person, hits, words, hits AS q FROM m
        WHERE len(string_split(words, ' ')) >= {CONTACT_ALONE_MIN_WORDS}
          AND hits >= {CONTACT_ALONE_MIN_WORDS})"""
@@ -597,6 +607,11 @@ SELECT device, building, w / sum(w) OVER (PARTITION BY device) AS q FROM dw
 """
 
 
+def _working_devices(claimed: str) -> str:
+    """The devices of :func:`_unclaimed_devices` with a working-hours posterior."""
+    return f"{_unclaimed_devices(claimed)} AND device IN (SELECT device FROM _link_day_post)"
+
+
 def _work_mass_sql(devices: str, claimed: str) -> str:
     """``(device, person, w, work)``: :func:`_mass_sql` of the working-hours posterior
     (``_link_day_post``) on each person's work buildings."""
@@ -612,7 +627,7 @@ def workplace_sql(claimed: str) -> str:
     each at least :data:`UNCLAIMED_MIN_MASS` (:func:`_mutual_best_sql`). Two residents
     of one building, which nights cannot tell apart, are told apart by where they
     work."""
-    devices = f"{_unclaimed_devices(claimed)} AND device IN (SELECT device FROM _link_day_post)"
+    devices = _working_devices(claimed)
     ctes = f"""
 n AS ({_night_mass_sql(devices, claimed)}),
 w AS ({_work_mass_sql(devices, claimed)}),
@@ -636,7 +651,7 @@ def contact_workplace_sql(claimed: str) -> str:
     with the person's name (:func:`_mutual_best_sql`). No registered address is needed:
     people no residence register holds (an embassy's staff) are found where they work,
     by what their contacts call them."""
-    devices = f"{_unclaimed_devices(claimed)} AND device IN (SELECT device FROM _link_day_post)"
+    devices = _working_devices(claimed)
     work = f"SELECT device, person, w AS a, work AS place FROM ({_work_mass_sql(devices, claimed)})"
     return _named_by_contacts_sql(
         "workplace_contact",
