@@ -14,7 +14,7 @@ import pytest
 
 from tessera.engines.duckdb.engine import DuckDBEngine
 from tessera.link import cotravel
-from tessera.link.phones import SECOND, SWAP, detect_phones
+from tessera.link.phones import SECOND, STRONG_MARGIN_BITS, SWAP, detect_phones
 
 T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # a Monday
 DAYS = 10
@@ -27,6 +27,8 @@ MASTS = {
     "W": (52.522, 13.445),  # M's workplace
     "Y": (52.470, 13.380),  # Y's home
     "Z": (52.530, 13.370),  # Z's and V's home
+    "R": (52.455, 13.470),  # R's home
+    "Q": (52.560, 13.500),  # where R meets someone, once
 }
 GYM_DAYS = (1, 4, 7)
 SWAP_AT = T0 + dt.timedelta(days=5, hours=12, minutes=7)
@@ -39,12 +41,18 @@ M_DAY = [(0, 8, "H"), (8, 17, "W"), (17, 24, "H")]
 K_DAY = [(0, 8, "C"), (8, 18, "O"), (18, 24, "C")]
 Y_DAY = [(0, 8, "Y"), (8, 16, "O"), (16, 24, "Y")]
 Z_DAY = [(0, 24, "Z")]
+R_DAY = [(0, 8, "R"), (8, 17, "W"), (17, 24, "R")]
+R_MEETS = [(0, 8, "R"), (8, 17, "W"), (17, 18, "R"), (18, 20, "Q"), (20, 24, "R")]
+MEETING_DAY = 3
+ROAMING_DAYS = (2, 3)  # the roaming phone is with K on these days
 
 X_PRIMARY, X_SECOND = "262010000000001", "262020000000002"
 M_PRIMARY, K_PRIMARY = "262010000000003", "262010000000004"
 Y_PRIMARY, Y_SECOND = "262010000000005", "262020000000006"
 Z_OLD, Z_NEW, Z_IMEI = "262010000000007", "262010000000008", "351111111111111"
 V_SIM, V_OLD_IMEI, V_NEW_IMEI = "262010000000009", "352222222222222", "353333333333333"
+R_PRIMARY, R_SECOND = "262010000000010", "262030000000011"
+ROAMING = "208010000000012"  # a French SIM (MCC 208)
 NUMBER = {
     X_PRIMARY: "+4915100000001",
     X_SECOND: "+4915100000002",
@@ -55,6 +63,9 @@ NUMBER = {
     Z_OLD: "+4915100000007",
     Z_NEW: "+4915100000008",
     V_SIM: "+4915100000009",
+    R_PRIMARY: "+4915100000010",
+    R_SECOND: "+4917600000011",
+    ROAMING: "+33612000012",
 }
 FRIEND = "+4930200000001"  # X talks to this friend on both phones
 
@@ -77,12 +88,13 @@ def _events() -> list[tuple[object, ...]]:
         hours: tuple[int, int] = (0, 24),
         start: dt.datetime = T0,
         end: dt.datetime = T0 + dt.timedelta(days=DAYS),
+        days: tuple[int, ...] = tuple(range(DAYS)),
     ) -> None:
         t = T0 + dt.timedelta(minutes=offset_min)
         while t < T0 + dt.timedelta(days=DAYS):
             day = (t - T0).days
             plan = plan_of.get(day, plan_of[-1]) if isinstance(plan_of, dict) else plan_of
-            if start <= t < end and hours[0] <= t.hour < hours[1]:
+            if start <= t < end and hours[0] <= t.hour < hours[1] and day in days:
                 mast = _where(plan, t)
                 # operator B (MNC 02) names sectors without the network prefix, records no IMEI
                 b = imsi.startswith("26202")
@@ -109,6 +121,12 @@ def _events() -> list[tuple[object, ...]]:
     device(Z_NEW, Z_IMEI, Z_DAY, 30, 1, start=SWAP_AT)
     device(V_SIM, V_OLD_IMEI, Z_DAY, 30, 4, end=HANDSET_AT)
     device(V_SIM, V_NEW_IMEI, Z_DAY, 30, 4, start=HANDSET_AT)
+    r_plan = {MEETING_DAY: R_MEETS, -1: R_DAY}
+    device(R_PRIMARY, "350000000000010", r_plan, 20, 5)
+    # R's phone for meetings: on from an hour before to the end of the one meeting
+    device(R_SECOND, "350000000000011", r_plan, 15, 8, hours=(17, 20), days=(MEETING_DAY,))
+    # a visitor's phone, on 10-20 with K on two days: at the office, then at K's home
+    device(ROAMING, "350000000000012", K_DAY, 15, 9, hours=(10, 20), days=ROAMING_DAYS)
     return rows
 
 
@@ -209,7 +227,43 @@ def test_work_phone_is_not_the_colleagues(hand: DuckDBEngine) -> None:
     seconds = _seconds(hand)
     assert seconds.get(f"imsi:{Y_SECOND}") == f"imsi:{Y_PRIMARY}"
     assert f"imsi:{K_PRIMARY}" not in seconds
-    assert set(seconds) == {f"imsi:{X_SECOND}", f"imsi:{Y_SECOND}"}
+    assert set(seconds) == {f"imsi:{X_SECOND}", f"imsi:{Y_SECOND}", f"imsi:{R_SECOND}"}
+
+
+def test_phone_for_one_meeting_goes_with_its_owner(hand: DuckDBEngine) -> None:
+    """R's phone for meetings is on for three hours of one evening, with R at home and
+    then at a place nobody else goes: too little for the usual two days together, but
+    R's primary beats every other candidate by far, so it is R's."""
+    assert _seconds(hand).get(f"imsi:{R_SECOND}") == f"imsi:{R_PRIMARY}"
+    [(together, apart, confidence, evidence)] = hand.fetch_rows(
+        f"SELECT together, apart, confidence, evidence FROM {SECOND} "
+        f"WHERE second = 'imsi:{R_SECOND}'"
+    )
+    assert together >= 8
+    assert apart == 0
+    assert confidence > 1 - 2**-STRONG_MARGIN_BITS
+    assert " on 1 days" in evidence
+
+
+def test_roaming_phone_needs_more_days(hand: DuckDBEngine, tmp_path: Path) -> None:
+    """A phone on a foreign network (MCC 208) goes with K on two days: a visitor's. With
+    the days asked of home-network SIMs it would have been called K's second phone."""
+    import shutil
+
+    from tessera.link import phones
+
+    assert f"imsi:{ROAMING}" not in _seconds(hand)
+    path = Path(hand.fetch_rows("SELECT path FROM duckdb_databases() WHERE NOT internal")[0][0])
+    hand.execute("CHECKPOINT")
+    shutil.copy(path, tmp_path / "copy.duckdb")
+    copy = DuckDBEngine(tmp_path / "copy.duckdb", threads=1)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(phones, "MIN_DAYS_ROAMING", phones.MIN_DAYS_TOGETHER)
+            detect_phones(copy)
+        assert _seconds(copy).get(f"imsi:{ROAMING}") == f"imsi:{K_PRIMARY}"
+    finally:
+        copy.close()
 
 
 def test_number_swap_with_the_same_handset(hand: DuckDBEngine) -> None:
@@ -270,3 +324,66 @@ FLOORS = {
     "swap_precision": 0.75,
     "swap_recall": 0.75,
 }
+
+
+def test_habits_read_the_local_clock() -> None:
+    """Ten o'clock in Berlin is 08:00 UTC on Friday 23 October 2026 and 09:00 UTC on
+    Monday 26 October, after the clocks went back: both are hour 10 of a device's habits."""
+    from tessera.link import phones
+
+    engine = DuckDBEngine(None)
+    try:
+        engine.execute(
+            "CREATE TABLE obs_device_event AS SELECT * FROM (VALUES "
+            "(1, 'operator_a_events', '+4915100000001', '262010000000001', NULL, "
+            "TIMESTAMPTZ '2026-10-23 08:00:00+00', '262-01-H', NULL, NULL), "
+            "(2, 'operator_a_events', '+4915100000001', '262010000000001', NULL, "
+            "TIMESTAMPTZ '2026-10-26 09:00:00+00', '262-01-H', NULL, NULL)) "
+            "v(obs_id, source, msisdn, imsi, imei, time, sensor_id, lat, lon)"
+        )
+        lat, lon = MASTS["H"]
+        engine.execute(
+            "CREATE TABLE sensor AS SELECT * FROM (VALUES "
+            f"('262-01-H', 'cell_sector', {lat}, {lon}, 90.0, 'S-H')) "
+            "v(sensor_id, kind, lat, lon, azimuth_deg, site_id)"
+        )
+        engine.execute(
+            "CREATE TABLE obs_communication (from_number VARCHAR, to_number VARCHAR, "
+            "time TIMESTAMPTZ, channel VARCHAR, duration_s DOUBLE)"
+        )
+        engine.execute("CREATE TABLE obs_contact (owner_number VARCHAR, listed_number VARCHAR)")
+        engine.materialise(
+            cotravel.DEVICES, cotravel.device_sql(f"({cotravel.device_events_sql()})")
+        )
+        with engine.temp_tables() as temp:
+            phones._places(temp, "Europe/Berlin")
+            local = engine.fetch_rows(
+                f"SELECT {phones._hour_of_week('lq')} FROM _ph_main ORDER BY q"
+            )
+            utc = engine.fetch_rows(f"SELECT {phones._hour_of_week('q')} FROM _ph_main ORDER BY q")
+        assert local == [(10,), (10,)]
+        assert utc == [(8,), (9,)]
+    finally:
+        engine.close()
+
+
+def test_scores_do_not_depend_on_the_order_of_addition() -> None:
+    """(0.1 + 0.2) + 0.3 and (0.3 + 0.2) + 0.1 differ in the last bit as doubles; the
+    stage's sums agree whatever order the engine's threads add in."""
+    from tessera.link.phones import _sum
+
+    engine = DuckDBEngine(None, threads=1)
+    try:
+        up, down = "(VALUES (1, 0.1), (2, 0.2), (3, 0.3))", "(VALUES (3, 0.3), (2, 0.2), (1, 0.1))"
+        plain = [
+            engine.fetch_rows(f"SELECT sum(CAST(x AS DOUBLE)) FROM {v} t(i, x)")[0][0]
+            for v in (up, down)
+        ]
+        exact = [
+            engine.fetch_rows(f"SELECT {_sum('CAST(x AS DOUBLE)')} FROM {v} t(i, x)")[0][0]
+            for v in (up, down)
+        ]
+        assert plain[0] != plain[1]  # what the sums guard against
+        assert exact[0] == exact[1] == pytest.approx(0.6)
+    finally:
+        engine.close()

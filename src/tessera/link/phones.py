@@ -47,7 +47,14 @@ from a colleague's phone in the same office or a neighbour's in the same house, 
    the runner-up by :data:`MIN_MARGIN_BITS`, shares :data:`MIN_UNITS` quarter hours on
    :data:`MIN_DAYS_TOGETHER` days with at most :data:`MAX_APART_SHARE` alibis, and fits
    within :data:`MAX_EXCESS_BITS` per quarter hour of the device's own habits (a
-   visitor's roaming phone fits nobody). ``confidence`` is ``1 / (1 + 2^-margin)``.
+   visitor's roaming phone fits nobody). A *roaming* SIM, whose country code (MCC, the
+   IMSI's first three digits) is not the home network's (the code most devices in
+   ``link_device`` carry), needs :data:`MIN_DAYS_ROAMING` days: in an area, part-time
+   phones on foreign networks are mostly visitors' own. A SIM of the home network
+   whose best candidate beats the runner-up by :data:`STRONG_MARGIN_BITS` is reported
+   on less: one quarter hour together suffices (a phone kept for rare meetings is on
+   for a few hours a month, and its owner may leave the primary at home, which makes
+   real alibis). ``confidence`` is ``1 / (1 + 2^-margin)``.
    ``together``/``apart``: shared quarter hours within 500 m / farther than 2.5 km;
    ``active_share``: the share of the hours of its days the second phone is seen.
 
@@ -64,17 +71,21 @@ of the day (cosine), the numbers they talk to and the gap, each device and each
 candidate taking its best match only. ``time`` is the first observation of the new
 device.
 
-Known limits: hours and weekdays are in UTC; a second phone that is always on is not
-looked for; a phone kept for rare meetings (a few hours in a month) has too few
-quarter hours for its owner to stand out, and one whose owner leaves the primary at
-home for the meeting has real alibis; a colleague or housemate with the owner's
+Hours of the day, weekdays and days are those of the workspace's local clock
+(:func:`tessera.life.settings.local_timezone`), so a habit survives the change to or
+from summer time; quarter hours are compared on the UTC time line.
+
+Known limits: a second phone that is always on is not
+looked for; a phone kept for rare meetings (a few hours in a month) whose owner does
+not stand out by a strong margin is not reported; a colleague or housemate with the owner's
 habits and no shared contacts can win when the owner seldom goes elsewhere.
 """
 
 from __future__ import annotations
 
-from tessera.engines.base import Engine, TempFn
+from tessera.engines.base import Engine, TempFn, literal
 from tessera.errors import StageError
+from tessera.life.settings import local_timezone
 from tessera.link.cotravel import DEVICES
 from tessera.link.judgements import judged_sql
 from tessera.link.keys import device_events_sql, haversine_sql
@@ -110,6 +121,10 @@ MIN_MARGIN_BITS = 3.0  # beats the runner-up by this much (no runner-up: NO_RUNN
 NO_RUNNER_BITS = 10.0
 MIN_UNITS = 4  # shares this many quarter hours with it
 MIN_DAYS_TOGETHER = 2  # on this many days
+MIN_DAYS_ROAMING = 3  # (a SIM of a foreign network: on this many)
+# ... or, for a SIM of the home network, beats the runner-up by this much and was within
+# 500 m of it at least once (a phone kept for rare meetings, on a few hours a month)
+STRONG_MARGIN_BITS = 10.0
 MAX_APART_SHARE = 0.2  # of which at most this share are alibis (farther than 2.5 km)
 MAX_EXCESS_BITS = 3.0  # and explains its places nearly as well as its own habits do
 # Swaps
@@ -141,7 +156,7 @@ def detect_phones(engine: Engine) -> dict[str, int]:
         hint = " (run tessera.link.cotravel.run first)" if DEVICES in missing else ""
         raise StageError(f"second phones and swaps need tables {missing}{hint}")
     with engine.temp_tables() as temp:
-        _places(temp)
+        _places(temp, local_timezone(engine))
         _second_phones(temp)
         second = judged_sql(
             engine, "second_phone", _second_sql(), '"primary"', "second", "x.second"
@@ -156,11 +171,18 @@ def detect_phones(engine: Engine) -> dict[str, int]:
 # -- shared: places and events ------------------------------------------------------------
 
 
+def _sum(term: str) -> str:
+    """``sum(term)`` of a DOUBLE term, the same whatever order the engine adds in: each
+    term rounded to 10^-9 and added exactly (DECIMAL), so that a score and its ranking
+    do not change with the threads between runs or engines."""
+    return f"CAST(sum(CAST({term} AS DECIMAL(18, 9))) AS DOUBLE)"
+
+
 def _bucket(column: str, width: int) -> str:
     return f"CAST(floor({column} / {width}) AS BIGINT)"
 
 
-def _places(temp: TempFn) -> None:
+def _places(temp: TempFn, zone: str) -> None:
     temp(
         "_ph_mast",
         "WITH s AS (SELECT sensor_id, lat, lon, round(lat, 4) AS la, round(lon, 4) AS lo, "
@@ -192,14 +214,26 @@ def _places(temp: TempFn) -> None:
         "WHERE m.mast IS NOT NULL OR (e.lat IS NOT NULL AND e.lon IS NOT NULL)",
     )
     # one place per device and quarter hour: the antenna most of its events were at
+    # the local clock's offset from UTC in each hour with an event, so that habits are
+    # read in local hours across a change of the clock
+    temp(
+        "_ph_offset",
+        f"SELECT h, CAST(round(epoch(timezone({literal(zone)}, to_timestamp(h * 3600))) "
+        "- h * 3600) AS BIGINT) AS off FROM (SELECT DISTINCT CAST(floor(t / 3600) AS BIGINT) "
+        "AS h FROM _ph_events WHERE mast IS NOT NULL) x",
+    )
+    # one place per device and quarter hour: the antenna most of its events were at; q
+    # counts UTC quarter hours, lq the local clock's
     temp(
         "_ph_main",
-        f"SELECT device, q, mast, antenna FROM (SELECT device, {_bucket('t', QUARTER_S)} AS q, "
+        f"SELECT x.device, x.q, x.q + CAST(o.off / {QUARTER_S} AS BIGINT) AS lq, x.mast, "
+        f"x.antenna FROM (SELECT device, {_bucket('t', QUARTER_S)} AS q, "
         "mast, antenna, count(*) AS k FROM _ph_events WHERE mast IS NOT NULL "
         "GROUP BY device, 2, mast, antenna) x "
-        "QUALIFY row_number() OVER (PARTITION BY device, q ORDER BY k DESC, antenna) = 1",
+        "JOIN _ph_offset o ON o.h = CAST(floor(x.q / 4) AS BIGINT) "
+        "QUALIFY row_number() OVER (PARTITION BY x.device, x.q ORDER BY x.k DESC, x.antenna) = 1",
     )
-    hours, days = "CAST(floor(q / 4) AS BIGINT)", "CAST(floor(q / 96) AS BIGINT)"
+    hours, days = "CAST(floor(lq / 4) AS BIGINT)", "CAST(floor(lq / 96) AS BIGINT)"
     temp(
         "_ph_active",
         f"SELECT device, count(DISTINCT {hours}) AS hours, count(DISTINCT {days}) AS days, "
@@ -236,16 +270,29 @@ def _places(temp: TempFn) -> None:
 # -- second phones ----------------------------------------------------------------------------
 
 
-def _second_phones(temp: TempFn) -> None:
-    # the hour of the day, 24 more at weekends (UTC; 1 January 1970 was a Thursday)
-    hod = (
-        "CAST(floor(q / 4) AS BIGINT) % 24 + "
-        "CASE WHEN (CAST(floor(q / 96) AS BIGINT) + 3) % 7 >= 5 THEN 24 ELSE 0 END"
+def _hour_of_week(lq: str) -> str:
+    """The local hour of the day of quarter hour ``lq``, 24 more at weekends (local
+    quarter hours since 1 January 1970, a Thursday)."""
+    return (
+        f"CAST(floor({lq} / 4) AS BIGINT) % 24 + "
+        f"CASE WHEN (CAST(floor({lq} / 96) AS BIGINT) + 3) % 7 >= 5 THEN 24 ELSE 0 END"
     )
-    day = "CAST(floor(q / 96) AS BIGINT)"
+
+
+def _second_phones(temp: TempFn) -> None:
+    # the home network's country code: the one most devices' SIMs carry
+    temp(
+        "_ph_roaming",
+        f"SELECT d.device FROM {DEVICES} d CROSS JOIN (SELECT mcc FROM (SELECT "
+        f"substr(imsi, 1, 3) AS mcc, count(*) AS n FROM {DEVICES} WHERE imsi IS NOT NULL "
+        "GROUP BY substr(imsi, 1, 3)) x ORDER BY n DESC, mcc LIMIT 1) h "
+        "WHERE d.imsi IS NOT NULL AND substr(d.imsi, 1, 3) <> h.mcc",
+    )
+    hod = _hour_of_week("lq")
+    day = "CAST(floor(lq / 96) AS BIGINT)"
     temp(
         "_ph_part",
-        f"WITH h AS (SELECT device, CAST(floor(q / 4) AS BIGINT) % 24 AS h, "
+        f"WITH h AS (SELECT device, CAST(floor(lq / 4) AS BIGINT) % 24 AS h, "
         f"count(DISTINCT {day}) AS days FROM _ph_main GROUP BY device, 2), "
         f"d AS (SELECT device, count(DISTINCT {day}) AS days FROM _ph_main GROUP BY device) "
         "SELECT a.device, a.share, a.quarters FROM _ph_active a "
@@ -276,7 +323,7 @@ def _second_phones(temp: TempFn) -> None:
     gain = f"log2(1 + {1 - ANYWHERE} * h.r / ({ANYWHERE} / {ANTENNAS}))"
     temp(
         "_ph_pairs",
-        f"SELECT s.device AS s, h.device AS p, sum(s.n * {gain}) AS fit FROM _ph_habit s "
+        f"SELECT s.device AS s, h.device AS p, {_sum(f's.n * {gain}')} AS fit FROM _ph_habit s "
         "JOIN _ph_part pt ON pt.device = s.device "
         "JOIN _ph_near_hours h ON h.hod = s.hod AND h.antenna = s.antenna "
         "AND h.device <> s.device JOIN _ph_active ap ON ap.device = h.device "
@@ -285,7 +332,7 @@ def _second_phones(temp: TempFn) -> None:
     )
     temp(
         "_ph_self",
-        f"SELECT s.device AS s, sum(s.n * {gain}) AS fit, sum(s.n) AS quarters "
+        f"SELECT s.device AS s, {_sum(f's.n * {gain}')} AS fit, sum(s.n) AS quarters "
         "FROM _ph_habit s JOIN _ph_part pt ON pt.device = s.device "
         "JOIN _ph_near_hours h ON h.device = s.device AND h.hod = s.hod "
         "AND h.antenna = s.antenna GROUP BY s.device",
@@ -296,7 +343,7 @@ def _second_phones(temp: TempFn) -> None:
     klass = f"CASE WHEN {{a}} = {{b}} THEN 0 {cls} ELSE {len(CLASS_M)} END"
     temp(
         "_ph_units",
-        f"SELECT c.s, c.p, a.q, {hod.replace('q', 'a.q')} AS hod, a.mast AS ms, "
+        f"SELECT c.s, c.p, a.lq, {_hour_of_week('a.lq')} AS hod, a.mast AS ms, "
         f"{klass.format(a='a.mast', b='b.mast', d=f'coalesce(md.d, {_FAR})')} AS c "
         "FROM _ph_pairs c JOIN _ph_main a ON a.device = c.s "
         "JOIN _ph_main b ON b.device = c.p AND b.q = a.q "
@@ -325,9 +372,9 @@ def _second_phones(temp: TempFn) -> None:
     )
     temp(
         "_ph_day",
-        f"SELECT u.s, u.p, CAST(floor(u.q / 96) AS BIGINT) AS day, count(*) AS units, "
+        f"SELECT u.s, u.p, CAST(floor(u.lq / 96) AS BIGINT) AS day, count(*) AS units, "
         "count(*) FILTER (WHERE u.c = 0) AS together, "
-        f"count(*) FILTER (WHERE u.c = {len(CLASS_M)}) AS apart, sum(o.bits) AS bits, "
+        f"count(*) FILTER (WHERE u.c = {len(CLASS_M)}) AS apart, {_sum('o.bits')} AS bits, "
         "count(DISTINCT u.ms) FILTER (WHERE u.c = 0) AS places "
         "FROM _ph_units u JOIN _ph_odds o ON o.p = u.p AND o.hod = u.hod AND o.ms = u.ms "
         "AND o.c = u.c GROUP BY u.s, u.p, 3",
@@ -337,7 +384,7 @@ def _second_phones(temp: TempFn) -> None:
         "SELECT c.s, c.p, c.fit - sf.fit AS fit, sf.quarters, "
         "coalesce(sum(d.units), 0) AS units, coalesce(sum(d.together), 0) AS together, "
         "coalesce(sum(d.apart), 0) AS apart, "
-        f"coalesce(sum(least(greatest(d.bits, {DAY_BITS[0]}), {DAY_BITS[1]})), 0.0) AS bits, "
+        f"coalesce({_sum(f'least(greatest(d.bits, {DAY_BITS[0]}), {DAY_BITS[1]})')}, 0.0) AS bits, "
         "count(d.day) FILTER (WHERE d.together > 0) AS days, "
         "coalesce(max(d.places), 0) AS places FROM _ph_pairs c "
         "JOIN _ph_self sf ON sf.s = c.s "
@@ -346,7 +393,7 @@ def _second_phones(temp: TempFn) -> None:
     )
     temp(
         "_ph_comm",
-        "SELECT l.s, l.p, count(*) AS shared, sum(b.bits) AS bits FROM _ph_loc l "
+        f"SELECT l.s, l.p, count(*) AS shared, {_sum('b.bits')} AS bits FROM _ph_loc l "
         "JOIN _ph_talk a ON a.device = l.s JOIN _ph_known k ON k.device = l.p AND k.other = a.other"
         " JOIN _ph_contact_bits b ON b.other = a.other GROUP BY l.s, l.p",
     )
@@ -389,9 +436,12 @@ def _second_sql() -> str:
         f"{evidence} AS evidence "
         "FROM _ph_ranked r JOIN _ph_part ps ON ps.device = r.s "
         "LEFT JOIN (SELECT device, count(*) AS n FROM _ph_talk GROUP BY device) sc "
-        f"ON sc.device = r.s WHERE r.rank = 1 AND r.units >= {MIN_UNITS} "
-        f"AND r.days >= {MIN_DAYS_TOGETHER} AND r.apart <= {MAX_APART_SHARE} * r.units "
+        f"ON sc.device = r.s LEFT JOIN _ph_roaming ro ON ro.device = r.s WHERE r.rank = 1 "
+        f"AND ((r.units >= {MIN_UNITS} AND r.apart <= {MAX_APART_SHARE} * r.units "
         f"AND -r.fit <= {MAX_EXCESS_BITS} * r.quarters AND {margin} >= {MIN_MARGIN_BITS} "
+        f"AND r.days >= CASE WHEN ro.device IS NULL THEN {MIN_DAYS_TOGETHER} "
+        f"ELSE {MIN_DAYS_ROAMING} END) "
+        f"OR (ro.device IS NULL AND r.together >= 1 AND {margin} >= {STRONG_MARGIN_BITS})) "
         "ORDER BY r.s"
     )
 
@@ -450,16 +500,17 @@ def _swaps(temp: TempFn) -> None:
     )
     temp(
         "_ph_norm",
-        "SELECT device, sqrt(sum(w * w)) AS norm FROM _ph_profile GROUP BY device",
+        f"SELECT device, sqrt({_sum('w * w')}) AS norm FROM _ph_profile GROUP BY device",
     )
     temp(
         "_ph_turn_scored",
-        "WITH cos AS (SELECT t.old, t.new, sum(a.w * b.w) / (any_value(na.norm) * "
+        f"WITH cos AS (SELECT t.old, t.new, {_sum('a.w * b.w')} / (any_value(na.norm) * "
         "any_value(nb.norm)) AS cosine FROM _ph_turn t "
         "JOIN _ph_profile a ON a.device = t.old JOIN _ph_profile b ON b.device = t.new "
         "AND b.place = a.place JOIN _ph_norm na ON na.device = t.old "
         "JOIN _ph_norm nb ON nb.device = t.new GROUP BY t.old, t.new), "
-        "com AS (SELECT t.old, t.new, count(*) AS shared, sum(cb.bits) AS bits FROM _ph_turn t "
+        f"com AS (SELECT t.old, t.new, count(*) AS shared, {_sum('cb.bits')} AS bits "
+        "FROM _ph_turn t "
         "JOIN _ph_talk a ON a.device = t.old JOIN _ph_talk b ON b.device = t.new "
         "AND b.other = a.other JOIN _ph_contact_bits cb ON cb.other = a.other "
         "GROUP BY t.old, t.new), "
