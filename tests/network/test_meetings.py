@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,8 +90,9 @@ def test_two_people_at_a_cafe_meet(engine: Engine) -> None:
 
 def test_at_home_of_one_and_work_of_the_other_is_no_meeting(engine: Engine) -> None:
     """The place is A's home and B's work: neither is away, so no meeting. A visitor C
-    there is no meeting either (both must be away: MIN_AWAY = 2); two visitors C and D
-    who are both away there make one meeting, without A and B."""
+    who comes and goes with A meets A there: one member away suffices ("away from the
+    home and work of at least one of them", MIN_AWAY = 1). B, there all day, is not in
+    it: B's day does not line up with C's visit."""
     _home(engine, "person:a", 0, building="FLAT")
     _home(engine, "person:b", 1)
     engine.execute(
@@ -98,18 +100,15 @@ def test_at_home_of_one_and_work_of_the_other_is_no_meeting(engine: Engine) -> N
         f"{CAFE[0]}, {CAFE[1]}, 'FLAT', 0.9, 5, '{{}}')"
     )
     _stay(engine, "person:a", 0, 90, 0, "FLAT")
-    _stay(engine, "person:b", 0, 90, 555, "FLAT")
+    _stay(engine, "person:b", 0, 420, 555, "FLAT")
     assert meetings(engine)[tables.MEETING] == 0
     _home(engine, "person:c", 2)
     _stay(engine, "person:c", 5, 85, 777, "FLAT")
-    assert meetings(engine)[tables.MEETING] == 0
-    _home(engine, "person:d", 3)
-    _stay(engine, "person:d", 0, 80, 888, "FLAT")
     assert meetings(engine)[tables.MEETING] == 1
     members = engine.fetch_rows(
         f"SELECT subject, away_from_home_work FROM {tables.MEETING_MEMBER} ORDER BY subject"
     )
-    assert members == [("person:c", True), ("person:d", True)]
+    assert members == [("person:a", False), ("person:c", True)]
 
 
 def test_short_overlap_is_no_meeting(engine: Engine) -> None:
@@ -175,20 +174,44 @@ def test_contact_raises_the_score(engine: Engine) -> None:
     assert meetings(engine)[tables.MEETING] == 1
 
 
-def test_busy_place_has_higher_entropy_and_lower_privacy(engine: Engine) -> None:
-    """A pair meets at a quiet cafe only they use, another pair at a busy one that ten
-    other people pass through on other days: the busy place has the higher entropy
-    (ln of about twelve visitors), the lower privacy and the lower score."""
+def _two_pairs(engine: Engine, other: str, strangers: list[tuple[int, int]]) -> None:
+    """A and B at the cafe QUIET, C and D at ``other`` 3 km away, each pair for the same
+    90 minutes, and strangers at ``other`` (their stays' minutes)."""
     for n, s in enumerate(("person:a", "person:b", "person:c", "person:d")):
         _home(engine, s, n)
     _stay(engine, "person:a", 0, 90, 1, "QUIET")
     _stay(engine, "person:b", 0, 90, 2, "QUIET")
-    busy = (CAFE[0] - 0.03, CAFE[1])
-    _stay(engine, "person:c", 0, 90, 3, "BUSY", at=busy)
-    _stay(engine, "person:d", 0, 90, 4, "BUSY", at=busy)
-    for k in range(10):
+    there = (CAFE[0] - 0.03, CAFE[1])
+    _stay(engine, "person:c", 0, 90, 3, other, at=there)
+    _stay(engine, "person:d", 0, 90, 4, other, at=there)
+    for k, (start, end) in enumerate(strangers):
         _home(engine, f"person:x{k}", 10 + k)
-        _stay(engine, f"person:x{k}", 2000 + 200 * k, 2090 + 200 * k, 50 + k, "BUSY", at=busy)
+        _stay(engine, f"person:x{k}", start, end, 50 + k, other, at=there)
+
+
+def test_a_pair_among_strangers_is_less_sure(engine: Engine) -> None:
+    """A and B spend the same 90 minutes at a quiet cafe as C and D at a crowded one,
+    where six strangers come and go at about the same time: both pairs meet, but the
+    crowded pair's p is lower (each of its stays is a candidate with many others; the
+    strangers pair off among themselves)."""
+    _two_pairs(engine, "CROWDED", [(20 + 5 * k, 130 + 5 * k) for k in range(6)])
+    meetings(engine)
+    p = {
+        members: json.loads(evidence)["p"]
+        for members, evidence in engine.fetch_rows(
+            f"SELECT string_agg(m.subject, ' ' ORDER BY m.subject), any_value(n.evidence) "
+            f"FROM {tables.MEETING} n JOIN {tables.MEETING_MEMBER} m USING (meeting_id) "
+            "GROUP BY n.meeting_id"
+        )
+    }
+    assert p["person:c person:d"] < p["person:a person:b"]
+
+
+def test_busy_place_has_higher_entropy_and_lower_privacy(engine: Engine) -> None:
+    """A pair meets at a quiet cafe only they use, another pair at a busy one that ten
+    other people pass through on other days: the busy place has the higher entropy
+    (ln of about twelve visitors), the lower privacy and the lower score."""
+    _two_pairs(engine, "BUSY", [(2000 + 200 * k, 2090 + 200 * k) for k in range(10)])
     meetings(engine)
     rows = {
         r[0]: r[1:]
@@ -228,7 +251,8 @@ def test_meetings_on_the_simulator(linked: tuple[Path, Path], tmp_path: Path) ->
     assert "network.meeting_discreet.f1" in m
 
 
-# measured on the fixture (600 people, 5 days, seed 5): recall 0.397, precision 0.667
-# (56 of 141 true meetings; fixed rules with connected components gave 0.376, 0.165)
+# measured on the fixture (600 people, 5 days, seed 5): recall 0.406, precision 0.611
+# (58 of 143 true meetings); with both members required away and no crowding term,
+# 0.397 and 0.667 (56 of 141); fixed rules with connected components, 0.376 and 0.165
 RECALL_FLOOR = 0.33
 PRECISION_FLOOR = 0.55
