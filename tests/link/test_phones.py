@@ -243,6 +243,10 @@ def test_phone_for_one_meeting_goes_with_its_owner(hand: DuckDBEngine) -> None:
     assert apart == 0
     assert confidence > 1 - 2**-STRONG_MARGIN_BITS
     assert " on 1 days" in evidence
+    assert "reported on its margin alone" in evidence
+    [(usual,)] = hand.fetch_rows(f"SELECT evidence FROM {SECOND} WHERE second = 'imsi:{X_SECOND}'")
+    assert "margin alone" not in usual
+    assert "roaming" not in usual
 
 
 def test_roaming_phone_needs_more_days(hand: DuckDBEngine, tmp_path: Path) -> None:
@@ -262,6 +266,10 @@ def test_roaming_phone_needs_more_days(hand: DuckDBEngine, tmp_path: Path) -> No
             mp.setattr(phones, "MIN_DAYS_ROAMING", phones.MIN_DAYS_TOGETHER)
             detect_phones(copy)
         assert _seconds(copy).get(f"imsi:{ROAMING}") == f"imsi:{K_PRIMARY}"
+        [(evidence,)] = copy.fetch_rows(
+            f"SELECT evidence FROM {SECOND} WHERE second = 'imsi:{ROAMING}'"
+        )
+        assert evidence.endswith("; a roaming SIM (country code 208)")
     finally:
         copy.close()
 

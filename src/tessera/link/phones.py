@@ -427,6 +427,22 @@ def _second_sql() -> str:
         "coalesce(r.runner || ' at ' || CAST(round(r.runner_score, 1) AS VARCHAR) || ' bits', "
         "'none')"
     )
+    # the usual rule (a roaming SIM asks more days), or a home-network SIM's strong margin
+    usual = (
+        f"(r.units >= {MIN_UNITS} AND r.apart <= {MAX_APART_SHARE} * r.units "
+        f"AND -r.fit <= {MAX_EXCESS_BITS} * r.quarters AND {margin} >= {MIN_MARGIN_BITS} "
+        f"AND r.days >= CASE WHEN ro.device IS NULL THEN {MIN_DAYS_TOGETHER} "
+        f"ELSE {MIN_DAYS_ROAMING} END)"
+    )
+    strong = f"(ro.device IS NULL AND r.together >= 1 AND {margin} >= {STRONG_MARGIN_BITS})"
+    # say which rule reported it, and that a SIM roams
+    evidence += (
+        f" || CASE WHEN NOT {usual} THEN '; reported on its margin alone (at least "
+        f"{STRONG_MARGIN_BITS:g} bits), with too few days or quarter hours together, or too "
+        "many apart, for the usual rule' ELSE '' END"
+        " || CASE WHEN ro.device IS NOT NULL THEN '; a roaming SIM (country code ' || "
+        "substr(r.s, 6, 3) || ')' ELSE '' END"
+    )
     return (
         'SELECT r.p AS "primary", r.s AS second, r.score, '
         f"1.0 / (1.0 + pow(2.0, -{margin})) AS confidence, "
@@ -437,12 +453,7 @@ def _second_sql() -> str:
         "FROM _ph_ranked r JOIN _ph_part ps ON ps.device = r.s "
         "LEFT JOIN (SELECT device, count(*) AS n FROM _ph_talk GROUP BY device) sc "
         f"ON sc.device = r.s LEFT JOIN _ph_roaming ro ON ro.device = r.s WHERE r.rank = 1 "
-        f"AND ((r.units >= {MIN_UNITS} AND r.apart <= {MAX_APART_SHARE} * r.units "
-        f"AND -r.fit <= {MAX_EXCESS_BITS} * r.quarters AND {margin} >= {MIN_MARGIN_BITS} "
-        f"AND r.days >= CASE WHEN ro.device IS NULL THEN {MIN_DAYS_TOGETHER} "
-        f"ELSE {MIN_DAYS_ROAMING} END) "
-        f"OR (ro.device IS NULL AND r.together >= 1 AND {margin} >= {STRONG_MARGIN_BITS})) "
-        "ORDER BY r.s"
+        f"AND ({usual} OR {strong}) ORDER BY r.s"
     )
 
 
