@@ -198,3 +198,26 @@ def test_a_failure_inside_a_transaction_is_reported_not_the_cleanup_after_it() -
     assert "Conversion Error" in str(caught.value)
     assert "aborted" not in str(caught.value)
     assert engine.fetch_rows("SELECT x FROM t") == [(1,)]  # rolled back, still usable
+
+
+def test_exact_sum_does_not_depend_on_the_order_of_addition() -> None:
+    """(0.1 + 0.2) + 0.3 and (0.3 + 0.2) + 0.1 differ in the last bit as doubles;
+    ``exact_sum`` (the scores of second phones and meetings) gives one value for both."""
+    from tessera.engines.base import exact_sum
+    from tessera.engines.duckdb.engine import DuckDBEngine
+
+    engine = DuckDBEngine(None, threads=1)
+    try:
+        up, down = "(VALUES (1, 0.1), (2, 0.2), (3, 0.3))", "(VALUES (3, 0.3), (2, 0.2), (1, 0.1))"
+        plain = [
+            engine.fetch_rows(f"SELECT sum(CAST(x AS DOUBLE)) FROM {v} t(i, x)")[0][0]
+            for v in (up, down)
+        ]
+        exact = [
+            engine.fetch_rows(f"SELECT {exact_sum('CAST(x AS DOUBLE)')} FROM {v} t(i, x)")[0][0]
+            for v in (up, down)
+        ]
+        assert plain[0] != plain[1]  # what the sums guard against
+        assert exact[0] == exact[1] == pytest.approx(0.6)
+    finally:
+        engine.close()

@@ -373,25 +373,3 @@ def test_habits_read_the_local_clock() -> None:
         assert utc == [(8,), (9,)]
     finally:
         engine.close()
-
-
-def test_scores_do_not_depend_on_the_order_of_addition() -> None:
-    """(0.1 + 0.2) + 0.3 and (0.3 + 0.2) + 0.1 differ in the last bit as doubles; the
-    stage's sums agree whatever order the engine's threads add in."""
-    from tessera.link.phones import _sum
-
-    engine = DuckDBEngine(None, threads=1)
-    try:
-        up, down = "(VALUES (1, 0.1), (2, 0.2), (3, 0.3))", "(VALUES (3, 0.3), (2, 0.2), (1, 0.1))"
-        plain = [
-            engine.fetch_rows(f"SELECT sum(CAST(x AS DOUBLE)) FROM {v} t(i, x)")[0][0]
-            for v in (up, down)
-        ]
-        exact = [
-            engine.fetch_rows(f"SELECT {_sum('CAST(x AS DOUBLE)')} FROM {v} t(i, x)")[0][0]
-            for v in (up, down)
-        ]
-        assert plain[0] != plain[1]  # what the sums guard against
-        assert exact[0] == exact[1] == pytest.approx(0.6)
-    finally:
-        engine.close()

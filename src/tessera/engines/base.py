@@ -246,3 +246,12 @@ def quote(identifier: str) -> str:
 def literal(value: str) -> str:
     """An SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def exact_sum(term: str, over: str | None = None) -> str:
+    """``sum(term)`` of a DOUBLE term (a window sum ``OVER (over)`` if given) that is the
+    same whatever order the engine adds in: each term rounded to 10^-9 and added
+    exactly (DECIMAL), so that a score, and a ranking made from it, does not change with
+    the threads between runs or between engines. Terms must stay below 10^9."""
+    window = f" OVER ({over})" if over else ""
+    return f"CAST(sum(CAST({term} AS DECIMAL(18, 9))){window} AS DOUBLE)"

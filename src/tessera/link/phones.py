@@ -83,7 +83,7 @@ habits and no shared contacts can win when the owner seldom goes elsewhere.
 
 from __future__ import annotations
 
-from tessera.engines.base import Engine, TempFn, literal
+from tessera.engines.base import Engine, TempFn, exact_sum, literal
 from tessera.errors import StageError
 from tessera.life.settings import local_timezone
 from tessera.link.cotravel import DEVICES
@@ -169,13 +169,6 @@ def detect_phones(engine: Engine) -> dict[str, int]:
 
 
 # -- shared: places and events ------------------------------------------------------------
-
-
-def _sum(term: str) -> str:
-    """``sum(term)`` of a DOUBLE term, the same whatever order the engine adds in: each
-    term rounded to 10^-9 and added exactly (DECIMAL), so that a score and its ranking
-    do not change with the threads between runs or engines."""
-    return f"CAST(sum(CAST({term} AS DECIMAL(18, 9))) AS DOUBLE)"
 
 
 def _bucket(column: str, width: int) -> str:
@@ -323,7 +316,8 @@ def _second_phones(temp: TempFn) -> None:
     gain = f"log2(1 + {1 - ANYWHERE} * h.r / ({ANYWHERE} / {ANTENNAS}))"
     temp(
         "_ph_pairs",
-        f"SELECT s.device AS s, h.device AS p, {_sum(f's.n * {gain}')} AS fit FROM _ph_habit s "
+        f"SELECT s.device AS s, h.device AS p, {exact_sum(f's.n * {gain}')} AS fit "
+        "FROM _ph_habit s "
         "JOIN _ph_part pt ON pt.device = s.device "
         "JOIN _ph_near_hours h ON h.hod = s.hod AND h.antenna = s.antenna "
         "AND h.device <> s.device JOIN _ph_active ap ON ap.device = h.device "
@@ -332,7 +326,7 @@ def _second_phones(temp: TempFn) -> None:
     )
     temp(
         "_ph_self",
-        f"SELECT s.device AS s, {_sum(f's.n * {gain}')} AS fit, sum(s.n) AS quarters "
+        f"SELECT s.device AS s, {exact_sum(f's.n * {gain}')} AS fit, sum(s.n) AS quarters "
         "FROM _ph_habit s JOIN _ph_part pt ON pt.device = s.device "
         "JOIN _ph_near_hours h ON h.device = s.device AND h.hod = s.hod "
         "AND h.antenna = s.antenna GROUP BY s.device",
@@ -374,17 +368,18 @@ def _second_phones(temp: TempFn) -> None:
         "_ph_day",
         f"SELECT u.s, u.p, CAST(floor(u.lq / 96) AS BIGINT) AS day, count(*) AS units, "
         "count(*) FILTER (WHERE u.c = 0) AS together, "
-        f"count(*) FILTER (WHERE u.c = {len(CLASS_M)}) AS apart, {_sum('o.bits')} AS bits, "
+        f"count(*) FILTER (WHERE u.c = {len(CLASS_M)}) AS apart, {exact_sum('o.bits')} AS bits, "
         "count(DISTINCT u.ms) FILTER (WHERE u.c = 0) AS places "
         "FROM _ph_units u JOIN _ph_odds o ON o.p = u.p AND o.hod = u.hod AND o.ms = u.ms "
         "AND o.c = u.c GROUP BY u.s, u.p, 3",
     )
+    day_bits = f"least(greatest(d.bits, {DAY_BITS[0]}), {DAY_BITS[1]})"
     temp(
         "_ph_loc",
         "SELECT c.s, c.p, c.fit - sf.fit AS fit, sf.quarters, "
         "coalesce(sum(d.units), 0) AS units, coalesce(sum(d.together), 0) AS together, "
         "coalesce(sum(d.apart), 0) AS apart, "
-        f"coalesce({_sum(f'least(greatest(d.bits, {DAY_BITS[0]}), {DAY_BITS[1]})')}, 0.0) AS bits, "
+        f"coalesce({exact_sum(day_bits)}, 0.0) AS bits, "
         "count(d.day) FILTER (WHERE d.together > 0) AS days, "
         "coalesce(max(d.places), 0) AS places FROM _ph_pairs c "
         "JOIN _ph_self sf ON sf.s = c.s "
@@ -393,7 +388,7 @@ def _second_phones(temp: TempFn) -> None:
     )
     temp(
         "_ph_comm",
-        f"SELECT l.s, l.p, count(*) AS shared, {_sum('b.bits')} AS bits FROM _ph_loc l "
+        f"SELECT l.s, l.p, count(*) AS shared, {exact_sum('b.bits')} AS bits FROM _ph_loc l "
         "JOIN _ph_talk a ON a.device = l.s JOIN _ph_known k ON k.device = l.p AND k.other = a.other"
         " JOIN _ph_contact_bits b ON b.other = a.other GROUP BY l.s, l.p",
     )
@@ -511,16 +506,16 @@ def _swaps(temp: TempFn) -> None:
     )
     temp(
         "_ph_norm",
-        f"SELECT device, sqrt({_sum('w * w')}) AS norm FROM _ph_profile GROUP BY device",
+        f"SELECT device, sqrt({exact_sum('w * w')}) AS norm FROM _ph_profile GROUP BY device",
     )
     temp(
         "_ph_turn_scored",
-        f"WITH cos AS (SELECT t.old, t.new, {_sum('a.w * b.w')} / (any_value(na.norm) * "
+        f"WITH cos AS (SELECT t.old, t.new, {exact_sum('a.w * b.w')} / (any_value(na.norm) * "
         "any_value(nb.norm)) AS cosine FROM _ph_turn t "
         "JOIN _ph_profile a ON a.device = t.old JOIN _ph_profile b ON b.device = t.new "
         "AND b.place = a.place JOIN _ph_norm na ON na.device = t.old "
         "JOIN _ph_norm nb ON nb.device = t.new GROUP BY t.old, t.new), "
-        f"com AS (SELECT t.old, t.new, count(*) AS shared, {_sum('cb.bits')} AS bits "
+        f"com AS (SELECT t.old, t.new, count(*) AS shared, {exact_sum('cb.bits')} AS bits "
         "FROM _ph_turn t "
         "JOIN _ph_talk a ON a.device = t.old JOIN _ph_talk b ON b.device = t.new "
         "AND b.other = a.other JOIN _ph_contact_bits cb ON cb.other = a.other "
