@@ -72,7 +72,7 @@ import numpy as np
 from tessera.engines.base import literal, quote
 from tessera.errors import StageError
 from tessera.life import tables
-from tessera.life.settings import local_timezone
+from tessera.life.settings import local_timezone, utc_offset_sql
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -122,13 +122,11 @@ def slices_sql(zone: str, stays: str = tables.STAY) -> str:
     shows a full hour; the zone's offset within the hour (half-hour zones) is taken at
     each stay's start.
     """
-    z = literal(zone)
     return f"""
 WITH s AS (
   SELECT c.code, st.stay_id, st.place_id,
          epoch(st.started_at) AS t0, epoch(st.finished_at) AS t1,
-         ((CAST(round(epoch(timezone({z}, st.started_at)) - epoch(st.started_at)) AS BIGINT)
-           % 3600) + 3600) % 3600 AS sub
+         (({utc_offset_sql(zone, "st.started_at")} % 3600) + 3600) % 3600 AS sub
   FROM {quote(stays)} st
   JOIN {CODES} c ON c.subject = st.subject AND c.subject_kind = st.subject_kind
   WHERE st.finished_at > st.started_at
@@ -432,12 +430,10 @@ def _slots(engine: Engine, temp: TempFn, zone: str) -> tuple[np.ndarray, np.ndar
     seconds are never written to a table: the weekly sums are made from them here."""
     import pyarrow as pa
 
-    z = literal(zone)
     st = engine.fetch_arrow(
         f"SELECT c.code, coalesce(st.place_id, -1) AS place_id, epoch(st.started_at) AS t0, "
         f"epoch(st.finished_at) AS t1, st.lat, st.lon, "
-        f"((CAST(round(epoch(timezone({z}, st.started_at)) - epoch(st.started_at)) AS BIGINT)"
-        f" % 3600) + 3600) % 3600 AS sub "
+        f"(({utc_offset_sql(zone, 'st.started_at')} % 3600) + 3600) % 3600 AS sub "
         f"FROM {quote(tables.STAY)} st "
         f"JOIN {CODES} c ON c.subject = st.subject AND c.subject_kind = st.subject_kind "
         f"WHERE st.finished_at > st.started_at ORDER BY c.code, t0, st.stay_id"

@@ -10,6 +10,14 @@ if TYPE_CHECKING:
 TIMEZONE_KEY = "timezone"
 
 
+def utc_offset_sql(zone: str, ts: str) -> str:
+    """SQL: the seconds (BIGINT) by which the wall clock of IANA ``zone`` is ahead of
+    UTC at ``ts``, a TIMESTAMPTZ expression (negative west of Greenwich)."""
+    from tessera.engines.base import literal
+
+    return f"CAST(round(epoch(timezone({literal(zone)}, {ts})) - epoch({ts})) AS BIGINT)"
+
+
 def local_timezone(engine: Engine) -> str:
     """The IANA zone in which routines are read (hours of the day, days of the week).
 

@@ -83,9 +83,9 @@ habits and no shared contacts can win when the owner seldom goes elsewhere.
 
 from __future__ import annotations
 
-from tessera.engines.base import Engine, TempFn, exact_sum, literal
+from tessera.engines.base import Engine, TempFn, exact_sum
 from tessera.errors import StageError
-from tessera.life.settings import local_timezone
+from tessera.life.settings import local_timezone, utc_offset_sql
 from tessera.link.cotravel import DEVICES
 from tessera.link.judgements import judged_sql
 from tessera.link.keys import device_events_sql, haversine_sql
@@ -206,14 +206,13 @@ def _places(temp: TempFn, zone: str) -> None:
         "LEFT JOIN _ph_mast m ON m.sensor_id = e.sensor_id "
         "WHERE m.mast IS NOT NULL OR (e.lat IS NOT NULL AND e.lon IS NOT NULL)",
     )
-    # one place per device and quarter hour: the antenna most of its events were at
     # the local clock's offset from UTC in each hour with an event, so that habits are
     # read in local hours across a change of the clock
     temp(
         "_ph_offset",
-        f"SELECT h, CAST(round(epoch(timezone({literal(zone)}, to_timestamp(h * 3600))) "
-        "- h * 3600) AS BIGINT) AS off FROM (SELECT DISTINCT CAST(floor(t / 3600) AS BIGINT) "
-        "AS h FROM _ph_events WHERE mast IS NOT NULL) x",
+        f"SELECT h, {utc_offset_sql(zone, 'to_timestamp(h * 3600)')} AS off "
+        f"FROM (SELECT DISTINCT {_bucket('t', 3600)} AS h FROM _ph_events "
+        "WHERE mast IS NOT NULL) x",
     )
     # one place per device and quarter hour: the antenna most of its events were at; q
     # counts UTC quarter hours, lq the local clock's
@@ -223,10 +222,10 @@ def _places(temp: TempFn, zone: str) -> None:
         f"x.antenna FROM (SELECT device, {_bucket('t', QUARTER_S)} AS q, "
         "mast, antenna, count(*) AS k FROM _ph_events WHERE mast IS NOT NULL "
         "GROUP BY device, 2, mast, antenna) x "
-        "JOIN _ph_offset o ON o.h = CAST(floor(x.q / 4) AS BIGINT) "
+        f"JOIN _ph_offset o ON o.h = {_bucket('x.q', 4)} "
         "QUALIFY row_number() OVER (PARTITION BY x.device, x.q ORDER BY x.k DESC, x.antenna) = 1",
     )
-    hours, days = "CAST(floor(lq / 4) AS BIGINT)", "CAST(floor(lq / 96) AS BIGINT)"
+    hours, days = _bucket("lq", 4), _bucket("lq", 96)
     temp(
         "_ph_active",
         f"SELECT device, count(DISTINCT {hours}) AS hours, count(DISTINCT {days}) AS days, "
@@ -266,10 +265,7 @@ def _places(temp: TempFn, zone: str) -> None:
 def _hour_of_week(lq: str) -> str:
     """The local hour of the day of quarter hour ``lq``, 24 more at weekends (local
     quarter hours since 1 January 1970, a Thursday)."""
-    return (
-        f"CAST(floor({lq} / 4) AS BIGINT) % 24 + "
-        f"CASE WHEN (CAST(floor({lq} / 96) AS BIGINT) + 3) % 7 >= 5 THEN 24 ELSE 0 END"
-    )
+    return f"{_bucket(lq, 4)} % 24 + CASE WHEN ({_bucket(lq, 96)} + 3) % 7 >= 5 THEN 24 ELSE 0 END"
 
 
 def _second_phones(temp: TempFn) -> None:
@@ -282,10 +278,10 @@ def _second_phones(temp: TempFn) -> None:
         "WHERE d.imsi IS NOT NULL AND substr(d.imsi, 1, 3) <> h.mcc",
     )
     hod = _hour_of_week("lq")
-    day = "CAST(floor(lq / 96) AS BIGINT)"
+    day = _bucket("lq", 96)
     temp(
         "_ph_part",
-        f"WITH h AS (SELECT device, CAST(floor(lq / 4) AS BIGINT) % 24 AS h, "
+        f"WITH h AS (SELECT device, {_bucket('lq', 4)} % 24 AS h, "
         f"count(DISTINCT {day}) AS days FROM _ph_main GROUP BY device, 2), "
         f"d AS (SELECT device, count(DISTINCT {day}) AS days FROM _ph_main GROUP BY device) "
         "SELECT a.device, a.share, a.quarters FROM _ph_active a "
@@ -366,7 +362,7 @@ def _second_phones(temp: TempFn) -> None:
     )
     temp(
         "_ph_day",
-        f"SELECT u.s, u.p, CAST(floor(u.lq / 96) AS BIGINT) AS day, count(*) AS units, "
+        f"SELECT u.s, u.p, {_bucket('u.lq', 96)} AS day, count(*) AS units, "
         "count(*) FILTER (WHERE u.c = 0) AS together, "
         f"count(*) FILTER (WHERE u.c = {len(CLASS_M)}) AS apart, {exact_sum('o.bits')} AS bits, "
         "count(DISTINCT u.ms) FILTER (WHERE u.c = 0) AS places "

@@ -485,10 +485,11 @@ def _entropy(temp: TempFn) -> None:
 WITH t AS (SELECT coalesce(building, 'cell:' || {x} || ':' || {y}) AS place_key, subject,
                   sum(b - a) AS s
            FROM _mt_stay_all GROUP BY ALL),
-p AS (SELECT place_key, s / sum(s) OVER (PARTITION BY place_key) AS p FROM t WHERE s > 0)
-SELECT place_key, CAST(count(*) AS INTEGER) AS visitors, -{exact_sum("p * ln(p)")} AS entropy,
-       exp({exact_sum("p * ln(p)")}) AS privacy
-FROM p GROUP BY place_key
+p AS (SELECT place_key, s / sum(s) OVER (PARTITION BY place_key) AS p FROM t WHERE s > 0),
+e AS (SELECT place_key, CAST(count(*) AS INTEGER) AS visitors,
+             {exact_sum("p * ln(p)")} AS plnp
+      FROM p GROUP BY place_key)
+SELECT place_key, visitors, -plnp AS entropy, exp(plnp) AS privacy FROM e
 """,
     )
 
