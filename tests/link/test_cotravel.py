@@ -272,3 +272,63 @@ def test_observations_at_one_millisecond_are_chosen_by_obs_id() -> None:
         f"SELECT key, t, obs_id FROM ({cotravel._first_per_bucket('o', 90)}) ORDER BY key"
     )
     assert got == [(7, 1000, 12), (8, 2000, 40)]
+
+
+def test_units_cite_the_nearest_observation_and_break_ties_by_obs_id() -> None:
+    """The packed keys of ``units_sql`` read back by ``evidence_sql``: a's first
+    observation (of two at one millisecond, the smaller obs id) and b's nearest (of two
+    at equal gaps, one before and one after, the smaller obs id), with b's time."""
+    from tessera.engines import open_engine
+
+    engine = open_engine("duckdb")
+    day = 20_000 * cotravel.DAY_MS
+    engine.execute(
+        "CREATE TABLE l AS SELECT * FROM (VALUES "
+        f"(1, 7, 7, {day} + 10000, 9002), (1, 7, 7, {day} + 10000, 9001), "
+        f"(1, 7, 7, {day} + 50000, 9003)) v(e, k, label, t, obs_id)"
+    )
+    engine.execute(
+        "CREATE TABLE r AS SELECT * FROM (VALUES "
+        f"(2, 7, {day} + 40000, 61), (2, 7, {day} + 60000, 52), (2, 7, {day} + 5000, 70)) "
+        "v(e, k, t, obs_id)"
+    )
+    s = cotravel.Sides("vehicle_device", "l", "r", "r", "k", 90, False)
+    got = engine.fetch_rows(
+        f"SELECT a, b, label, day, t_a, obs_a, t_b, obs_b FROM "
+        f"({cotravel.evidence_sql(f'({cotravel.units_sql(s)})', 90)})"
+    )
+    # gaps: 5000 ms to obs 70; 10000 ms to obs 61 and to obs 52 (a tie)
+    assert got == [(1, 2, 7, 20_000, day + 10000, 9001, day + 5000, 70)]
+    engine.execute("DELETE FROM r WHERE obs_id = 70")
+    got = engine.fetch_rows(
+        f"SELECT t_b, obs_b FROM ({cotravel.evidence_sql(f'({cotravel.units_sql(s)})', 90)})"
+    )
+    assert got == [(day + 60000, 52)]
+
+
+def test_places_near_a_label_are_found_across_latitude_bands() -> None:
+    """``near_sql``: the label's own keys (together) and every place within ALIBI_M,
+    also where the two lie in neighbouring bands of latitude; not one farther away."""
+    from tessera.engines import open_engine
+
+    engine = open_engine("duckdb")
+    m = 1 / 111_195.0  # degrees of latitude per metre on haversine_sql's sphere
+    band = cotravel.ALIBI_M / 111_000.0
+    lat = 40 * band - 10 * m  # 10 m below a band's edge
+    engine.execute(
+        "CREATE TABLE _link_place AS SELECT * FROM (VALUES "
+        f"(1, {lat}, 13.0), (2, {lat}, 13.0), (3, {lat + 2450 * m}, 13.0), "
+        f"(4, {lat + 2550 * m}, 13.0), (5, {lat - 2450 * m}, 13.0)) v(place, lat, lon)"
+    )
+    engine.execute("CREATE TABLE keys AS SELECT 1 AS label, 2 AS key")
+    got = engine.fetch_rows(
+        f"SELECT label, key, together FROM ({cotravel.near_sql('keys')}) ORDER BY key"
+    )
+    assert got == [(1, 1, False), (1, 2, True), (1, 3, False), (1, 5, False)]
+
+
+def test_alibi_buckets_must_span_a_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cotravel, "ALIBI_BUCKETS", 1)
+    s = cotravel.Sides("vehicle_device", "l", "r", "r", "k", 90, False)
+    with pytest.raises(ValueError, match="ALIBI_BUCKETS must be at least 2"):
+        cotravel.alibi_sql(s, "kept", "near")

@@ -273,6 +273,8 @@ REWRITE_QUERIES = {
     "round(jaro_winkler_similarity('martha', 'marhta'), 9) AS b, "
     "round(jaro_winkler_similarity(v || 'bc', 'abcd'), 9) AS c FROM _rw",
     "format": "SELECT k, format('{} at {}% of {}', v, t, k) AS f FROM _rw",
+    "hugeint": "SELECT k, arg_min(v, CAST(t AS HUGEINT) * 10000000000000000 + k) AS first, "
+    "max(CAST(t AS HUGEINT) * 10000000000000000 + 7) AS big FROM _rw GROUP BY k",
     "avg": "SELECT k, avg(CASE WHEN v > 'a' THEN 1.0 ELSE 0.0 END) AS share, "
     "avg(t) AS mean FROM _rw GROUP BY k",
     "json_object": "SELECT k, json_object('v', v, 't', t, 'half', round(t / 2, 1), "

@@ -77,7 +77,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from tessera.engines.base import Engine, TempFn, literal, quote
+from tessera.engines.base import Engine, TempFn, exact_sum, literal, quote
 from tessera.link.keys import device_events_sql, haversine_sql, off_azimuth_sql, signal_db_sql
 
 PAIRS = "cotravel_pair"
@@ -102,6 +102,8 @@ CROWD = 15
 ALIBI_M = 2500.0
 # Alibis are counted for each entity's strongest candidates only.
 ALIBI_TOP = 5
+# The alibi join's time buckets are this many windows wide (see ``alibi_sql``).
+ALIBI_BUCKETS = 4
 
 # Device events are read once, one per device, sensor and bucket of this many seconds
 # (it divides every device window, so each kind's buckets are made from these).
@@ -289,22 +291,37 @@ class Sides:
     presence: str | None = None
 
 
-def _first(major: str, obs_id: str) -> str:
-    """An ``arg_min`` key ordering by ``major`` (a non-negative BIGINT: a time in ms, a
-    gap), then by ``obs_id`` (below 10^16), packed in one DECIMAL(38, 0): ties of the
-    first are broken by the obs id, so the engines pick the same observation (two
-    events of a device at one millisecond, two at equal gaps). A struct key did the
-    same at two thirds more time for the whole stage on `district` (194 s, not 116 s)."""
-    return f"CAST({major} AS DECIMAL(38, 0)) * {10**16} + {obs_id}"
+# Obs ids are below _OBS (10^16); the nearest observation's time within its window is
+# below _OFF ms (a day and two windows: windows must stay under 6.6 hours).
+_OBS = 10**16
+_OFF = 1 << 27
+
+
+def _packed(major: str, obs_id: str) -> str:
+    """``major`` (a non-negative BIGINT: a time in ms, a gap) and ``obs_id`` packed in
+    one 128-bit integer (HUGEINT; Spark's DECIMAL(38, 0)) that orders by ``major``, then
+    by the obs id. Its ``min`` picks one observation, the same on every engine where two
+    tie (two events of a device at one millisecond, two at equal gaps), and carries it.
+    On `district` the stage took 116 s with no tie-break, 194 s with ``arg_min`` over a
+    struct key and 158 s with ``arg_min`` over the key as a DECIMAL(38, 0), whose
+    arithmetic DuckDB checks for overflow (docs/performance.md). A 128-bit division is
+    slow too, so the obs id is read back by a subtraction (:func:`_obs_id`)."""
+    return f"(CAST({major} AS HUGEINT) * {_OBS} + {obs_id})"
+
+
+def _obs_id(packed: str, major: str) -> str:
+    """The obs id of a :func:`_packed` key whose ``major`` is known."""
+    return f"CAST({packed} - CAST({major} AS HUGEINT) * {_OBS} AS BIGINT)"
 
 
 def _first_per_bucket(source: str, width_s: int) -> str:
     """Observations of ``source`` (e, key, t, obs_id), one row per entity, key and time
-    bucket (the first event stands for the rest: presence, not chattiness)."""
+    bucket (the first event stands for the rest: presence, not chattiness; of two at
+    one millisecond, the smaller obs id)."""
     return (
-        f"SELECT e, key, min(t) AS t, arg_min(obs_id, {_first('t', 'obs_id')}) AS obs_id "
-        f"FROM {source} x "
-        f"GROUP BY e, key, t // {width_s * 1000}"
+        f"SELECT e, key, t, {_obs_id('f', 't')} AS obs_id FROM "
+        f"(SELECT e, key, min(t) AS t, min({_packed('t', 'obs_id')}) AS f FROM {source} x "
+        f"GROUP BY e, key, t // {width_s * 1000})"
     )
 
 
@@ -413,25 +430,43 @@ def sides(temp: TempFn, kind: str) -> Sides:
 
 
 def units_sql(s: Sides) -> str:
-    """Phase 1: every (a, b, label, day) unit with its observations: a's first (t_a,
-    obs_a) and b's closest to one of a's (t_b, obs_b); from the bucketed equality join
-    of ``left`` and ``right``, filtered on the exact gap."""
+    """Phase 1: every (a, b, label, day) unit with its observations, packed: a's first
+    (``t_a``, and ``ka``, :func:`_packed` with its obs id) and b's closest to one of a's
+    (``kb``: the gap, then the obs id, so of two at equal gaps the smaller, then b's
+    time as an offset from the start of the day less a window); from the bucketed
+    equality join of ``left`` and ``right``, filtered on the exact gap. Three plain
+    ``min`` where ``arg_min`` needed four; :func:`evidence_sql` reads them back for the
+    units it keeps."""
     wms = s.window_s * 1000
+    if DAY_MS + 2 * wms >= _OFF:
+        raise ValueError(f"a co-travel window of {s.window_s} s is too long (at most 6 hours)")
     order = "l.e < r.e" if s.symmetric else "l.e <> r.e"
     shifts = ", ".join(f"({k})" for k in s.shifts)
     gap = "abs(r.t - l.t)"
-    nearest = _first(gap, "r.obs_id")
+    day = f"l.t // {DAY_MS}"
+    offset = f"(r.t - ({day}) * {DAY_MS} + {wms})"
     return f"""
 WITH l AS (SELECT x.e, x.k, x.label, x.t, x.obs_id, x.t // {wms} + o.s AS bucket
            FROM {s.left} x, (VALUES {shifts}) o(s)),
 r AS (SELECT e, k, t, obs_id, t // {wms} AS bucket FROM {s.right})
-SELECT l.e AS a, r.e AS b, l.label, l.t // {DAY_MS} AS day, min(l.t) AS t_a,
-       arg_min(l.obs_id, {_first("l.t", "l.obs_id")}) AS obs_a,
-       arg_min(r.t, {nearest}) AS t_b, arg_min(r.obs_id, {nearest}) AS obs_b
+SELECT l.e AS a, r.e AS b, l.label, {day} AS day, min(l.t) AS t_a,
+       min({_packed("l.t", "l.obs_id")}) AS ka,
+       min({_packed(gap, "r.obs_id")} * {_OFF} + {offset}) AS kb
 FROM l JOIN r ON r.k = l.k AND r.bucket = l.bucket
 WHERE {order} AND {gap} <= {wms}
-GROUP BY l.e, r.e, l.label, l.t // {DAY_MS}
+GROUP BY l.e, r.e, l.label, {day}
 """
+
+
+def evidence_sql(units: str, window_s: int) -> str:
+    """The rows of ``units`` (:func:`units_sql`) with their observations read back:
+    a, b, label, day, t_a, obs_a, t_b, obs_b."""
+    wms = window_s * 1000
+    return (
+        f"SELECT a, b, label, day, t_a, {_obs_id('ka', 't_a')} AS obs_a, "
+        f"CAST(kb % {_OFF} AS BIGINT) + day * {DAY_MS} - {wms} AS t_b, "
+        f"CAST((kb % {_OBS * _OFF}) // {_OFF} AS BIGINT) AS obs_b FROM {units}"
+    )
 
 
 def a_units_sql(s: Sides, entities: str) -> str:
@@ -452,29 +487,58 @@ def bits_sql(units: str, expected: str) -> str:
     )
 
 
-def alibi_sql(s: Sides, kept: str) -> str:
+def near_sql(keys: str) -> str:
+    """The keys that do not make an alibi at each label of ``keys`` (label, key,
+    together): the label's own keys (together) and every other place within
+    :data:`ALIBI_M` of it. Places are matched on bands of latitude :data:`ALIBI_M` wide
+    (an equality key, with the neighbouring bands), then on the exact distance."""
+    # a band is a little more than ALIBI_M of latitude (a degree is 111,195 m on the
+    # sphere of haversine_sql), so places within ALIBI_M are in neighbouring bands
+    band = f"CAST(floor(CAST(lat AS DOUBLE) * 111000.0 / {ALIBI_M}) AS BIGINT)"
+    dist = haversine_sql("l.lat", "l.lon", "p.lat", "p.lon")
+    return f"""
+WITH own AS (SELECT DISTINCT label, key FROM {keys}),
+l AS (SELECT place AS label, lat, lon, {band} + o.s AS band FROM _link_place,
+      (VALUES (-1), (0), (1)) o(s) WHERE place IN (SELECT label FROM own)),
+p AS (SELECT place AS key, lat, lon, {band} AS band FROM _link_place),
+near AS (SELECT l.label, p.key FROM l JOIN p ON p.band = l.band WHERE {dist} <= {ALIBI_M})
+SELECT label, key, true AS together FROM own
+UNION ALL
+SELECT n.label, n.key, false FROM near n
+WHERE NOT EXISTS (SELECT 1 FROM own o WHERE o.label = n.label AND o.key = n.key)
+"""
+
+
+def alibi_sql(s: Sides, kept: str, near: str) -> str:
     """Together and apart counts over a's units at which b was observed in the window.
 
     Apart means b was observed only at keys more than :data:`ALIBI_M` from the place
-    (nearer keys are ambiguous: a moving phone, a neighbouring cell). The time join is
-    on one BIGINT key, the entity and the bucket."""
+    (nearer keys are ambiguous: a moving phone, a neighbouring cell): at no key of
+    ``near`` (:func:`near_sql`) for the place. The time join is on one BIGINT key, the
+    entity and a bucket :data:`ALIBI_BUCKETS` windows wide: an observation of a looks up
+    the bucket its window starts in and, when it ends in the next, that one too (one
+    lookup for most, where buckets a window wide need three; b's observations are
+    sparse, so the wider buckets hold few more)."""
+    if ALIBI_BUCKETS < 2:
+        raise ValueError(
+            f"ALIBI_BUCKETS must be at least 2 (a window spans two buckets), not {ALIBI_BUCKETS}"
+        )
     wms = s.window_s * 1000
-    dist = haversine_sql("kp.lat", "kp.lon", "lp.lat", "lp.lon")
+    width = wms * ALIBI_BUCKETS
     return f"""
 WITH obs AS (SELECT e, label, t // {DAY_MS} AS day, min(t) AS t
              FROM {s.left} WHERE e IN (SELECT a FROM {kept})
              GROUP BY e, label, t // {DAY_MS}, t // {wms}),
-u AS (SELECT k.a, k.b, o.label, o.day, o.t, k.b * {_SPREAD} + o.t // {wms} + sh.k AS g
-      FROM {kept} k JOIN obs o ON o.e = k.a, (VALUES (-1), (0), (1)) sh(k)),
-r AS (SELECT key, t, e * {_SPREAD} + t // {wms} AS g FROM {s.obs}
+u AS (SELECT k.a, k.b, o.label, o.day, o.t, k.b * {_SPREAD} + (o.t + sh.k * {wms}) // {width} AS g
+      FROM {kept} k JOIN obs o ON o.e = k.a, (VALUES (-1), (1)) sh(k)
+      WHERE sh.k = -1 OR (o.t + {wms}) // {width} <> (o.t - {wms}) // {width}),
+r AS (SELECT key, t, e * {_SPREAD} + t // {width} AS g FROM {s.obs}
       WHERE e IN (SELECT b FROM {kept})),
 seen AS (SELECT u.a, u.b, u.label, u.day,
-                bool_or(kk.key IS NOT NULL) AS together,
-                bool_and(kk.key IS NULL AND {dist} > {ALIBI_M}) AS apart
+                bool_or(coalesce(n.together, false)) AS together,
+                bool_and(n.key IS NULL) AS apart
          FROM u JOIN r ON r.g = u.g AND abs(r.t - u.t) <= {wms}
-         LEFT JOIN {s.keys} kk ON kk.label = u.label AND kk.key = r.key
-         JOIN _link_place kp ON kp.place = r.key
-         JOIN _link_place lp ON lp.place = u.label
+         LEFT JOIN {near} n ON n.label = u.label AND n.key = r.key
          GROUP BY u.a, u.b, u.label, u.day)
 SELECT a, b, count(*) FILTER (WHERE together) AS together,
        count(*) FILTER (WHERE apart) AS apart
@@ -517,7 +581,7 @@ def score(
             work("_co_au", a_units_sql(s, "SELECT a FROM _co_cand"))
             work(
                 "_co_expected",
-                "SELECT c.a, c.b, sum(u.n * p.p) AS expected FROM _co_cand c "
+                f"SELECT c.a, c.b, {exact_sum('u.n * p.p')} AS expected FROM _co_cand c "
                 f"JOIN _co_au u ON u.a = c.a JOIN {presence} p "
                 "ON p.b = c.b AND p.label = u.label GROUP BY c.a, c.b",
             )
@@ -532,7 +596,10 @@ def score(
             say(f"co-travel {kind}: evidence")
             temp(
                 "_co_ev",
-                "SELECT u.* FROM _co_units u JOIN _co_kept k ON k.a = u.a AND k.b = u.b",
+                evidence_sql(
+                    "(SELECT u.* FROM _co_units u JOIN _co_kept k ON k.a = u.a AND k.b = u.b)",
+                    s.window_s,
+                ),
             )
         temp(
             "_co_span",
@@ -550,7 +617,8 @@ def score(
             f"row_number() OVER (PARTITION BY a ORDER BY bits DESC, b) <= {ALIBI_TOP} OR "
             f"row_number() OVER (PARTITION BY b ORDER BY bits DESC, a) <= {ALIBI_TOP}",
         )
-        temp("_co_alibi", alibi_sql(s, "_co_top"))
+        temp("_co_near", near_sql(s.keys))
+        temp("_co_alibi", alibi_sql(s, "_co_top", "_co_near"))
         say(f"co-travel {kind}: writing")
         pairs = (
             f"SELECT {literal(kind)} AS kind, na.name AS a, nb.name AS b, k.units, v.places, "
@@ -609,7 +677,9 @@ __all__ = [
     "device_events_sql",
     "device_sql",
     "devices_sql",
+    "evidence_sql",
     "haversine_sql",
+    "near_sql",
     "prepare",
     "run",
     "score",

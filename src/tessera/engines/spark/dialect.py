@@ -38,6 +38,8 @@ mean something else, the syntax tree is rewritten first:
   drops ``n``): the ordered list rewrite of ``list(x ORDER BY k DESC)`` over the rows
   where neither is NULL, sliced to ``n``; ``arg_min`` ascending.
 - regular expressions: RE2's script classes ``\\p{Han}`` as Java's ``\\p{IsHan}``.
+- ``CAST(x AS HUGEINT)`` (a 128-bit integer, which Spark lacks):
+  ``CAST(x AS DECIMAL(38, 0))``, the same values.
 - ``format('{} of {}', a, b)``: ``format_string('%s of %s', a, b)`` (sqlglot keeps the
   braces, which Spark prints as they are), NULL when an argument is.
 - ``json_object('k', v, ...)``: ``to_json(named_struct('k', v, ...))``; NULL values
@@ -73,6 +75,7 @@ REWRITES = (
     "jaro_winkler",
     "format",
     "avg",
+    "hugeint",
 )
 
 
@@ -171,6 +174,9 @@ def _rewrite(node: Any) -> Any:
         return _spark(f"avg(CAST({_sql(node.this)} AS DOUBLE))")
     if isinstance(node, exp.Format):
         return _format(node)
+    if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
+        # Spark has no 128-bit integer; DECIMAL(38, 0) holds the same values
+        return exp.DataType.build("DECIMAL(38, 0)")
     if isinstance(node, exp.JarowinklerSimilarity):
         # the function of the jar Splink ships (the engine's sessions load it); it
         # gives 0 where DuckDB gives NULL (a NULL operand)
