@@ -439,7 +439,9 @@ def units_sql(s: Sides) -> str:
     units it keeps."""
     wms = s.window_s * 1000
     if DAY_MS + 2 * wms >= _OFF:
-        raise ValueError(f"a co-travel window of {s.window_s} s is too long (at most 6 hours)")
+        raise ValueError(
+            f"a co-travel window of {s.window_s} s is too long (it must stay under 6.6 hours)"
+        )
     order = "l.e < r.e" if s.symmetric else "l.e <> r.e"
     shifts = ", ".join(f"({k})" for k in s.shifts)
     gap = "abs(r.t - l.t)"
