@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tessera.link import attribute
 from tessera.link.cotravel import DEVICES, device_sql
 from tessera.link.keys import device_events_sql
@@ -126,6 +128,10 @@ def _world(ws: Workspace, extra: Callable[[Workspace], None] | None = None) -> N
     )
     e.execute(
         'CREATE TABLE link_second_phone ("primary" VARCHAR, second VARCHAR, confidence DOUBLE)'
+    )
+    e.execute(
+        "CREATE TABLE IF NOT EXISTS link_device_swap "
+        "(old VARCHAR, new VARCHAR, kind VARCHAR, confidence DOUBLE)"
     )
 
 
@@ -482,3 +488,39 @@ def test_contact_names_alone_link_when_two_words_of_the_name_agree(ws: Workspace
 def test_one_word_of_the_name_is_not_enough_alone(ws: Workspace) -> None:
     # however many lists agree on it
     assert "imsi:014" not in _attributed(ws, _listed(3, "Fischer"))
+
+
+def _swapped(ws: Workspace) -> None:
+    """Two SIMs no registration names that sleep south, where every resident already
+    holds a phone: 010 replaced Jonas Wolf's line 005 (a number swap), and 011 was
+    replaced by Lea Rieder's corporate line 006; 012 is in no swap."""
+    for imsi in ("010", "011", "012"):
+        _line(ws, imsi, "S-SOUTH", None)
+    ws.engine.execute(
+        "CREATE TABLE link_device_swap (old VARCHAR, new VARCHAR, kind VARCHAR, confidence DOUBLE)"
+    )
+    ws.engine.execute(
+        "INSERT INTO link_device_swap VALUES ('imsi:005', 'imsi:010', 'number', 0.99), "
+        "('imsi:011', 'imsi:006', 'number', 0.8)"
+    )
+
+
+def test_the_devices_of_a_swap_go_to_the_person_of_the_other(ws: Workspace) -> None:
+    got = _attributed(ws, _swapped)
+    jonas, jonas_vias, jonas_confidence = got["imsi:005"]
+    assert (jonas, jonas_vias[0]) == ("person:8", "subscriber_id")
+    assert "device_swap" not in jonas_vias  # the new SIM is linked only through 005
+    person, vias, confidence = got["imsi:010"]  # the new SIM, forward
+    assert (person, vias) == ("person:8", ["device_swap"])
+    assert confidence == pytest.approx(
+        attribute.CONFIDENCE["device_swap"] * 0.99 * jonas_confidence
+    )
+    lea, _, lea_confidence = got["imsi:006"]
+    person, vias, confidence = got["imsi:011"]  # the old SIM, backward
+    assert (person, vias) == (lea, ["device_swap"])
+    assert confidence == pytest.approx(attribute.CONFIDENCE["device_swap"] * 0.8 * lea_confidence)
+    [(detail,)] = ws.engine.fetch_rows(
+        f"SELECT detail FROM {attribute.DEVICE_EVIDENCE} WHERE device = 'imsi:010'"
+    )
+    assert detail == "same owner as imsi:005 (a number swap; subscriber_id)"
+    assert "imsi:012" not in got  # no swap, nobody unclaimed where it sleeps

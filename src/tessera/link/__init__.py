@@ -82,6 +82,7 @@ ATTRIBUTION = Stage(
         "cotravel_pair",
         "link_device",
         "link_second_phone",
+        "link_device_swap",
         "reg_person",
         "reg_subscription",
         "reg_vehicle",

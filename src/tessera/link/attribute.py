@@ -43,7 +43,11 @@ Three kinds of evidence meet here, each a hypothesis with a confidence and a rea
    registered to a name several people bear goes to the one of them registered near
    where its primary device sleeps.
 3. **Chains**: a second phone (``link_second_phone``) points to the person of its
-   primary phone (confidence multiplied); a device that is the primary device of a
+   primary phone (confidence multiplied); the two devices of a swap
+   (``link_device_swap``: a new SIM in the old handset, or a new handset) point to each
+   other's person (confidence multiplied, times :data:`CONFIDENCE` ``device_swap``):
+   the passes above leave the new device of a swap out because its owner already has
+   the old one; a device that is the primary device of a
    non-shared vehicle whose keeper is known points to the keeper (weaker: households
    share cars); a vehicle's primary user is the person of its primary device.
 
@@ -69,6 +73,7 @@ DEVICE_PERSON = "link_device_person"
 DEVICE_EVIDENCE = "link_device_evidence"
 VEHICLE_PERSON = "link_vehicle_person"
 SECOND_PHONES = "link_second_phone"
+SWAPS = "link_device_swap"
 
 LINK_BITS = 40.0
 REL_VEHICLE = 0.3
@@ -127,6 +132,8 @@ CONFIDENCE = {
     "residence_contact": CONTACT_SCALE,
     "workplace_contact": WORKPLACE_CONTACT_SCALE,
     "contact_words": CONTACT_ALONE_SCALE,
+    # a swap's other device: 115 of the 126 links it leads right on `district`
+    "device_swap": 0.9,
 }
 
 
@@ -676,6 +683,24 @@ FROM {SECOND_PHONES} s JOIN {first_pass} p ON p.device = s."primary"
 """
 
 
+def swap_sql(first_pass: str) -> str:
+    """Evidence ``device_swap``: each device of a swap (``link_device_swap``, both
+    sides devices of ``link_device``) points to the person ``first_pass`` gives the
+    other, with the swap's confidence times the person's times
+    ``CONFIDENCE['device_swap']``."""
+    c = CONFIDENCE["device_swap"]
+    sides = (
+        f"SELECT old AS device, new AS other, kind, confidence FROM {SWAPS} "
+        f"UNION ALL SELECT new, old, kind, confidence FROM {SWAPS}"
+    )
+    return f"""
+SELECT w.device, p.person, 'device_swap' AS via, {c} * w.confidence * p.confidence,
+       'same owner as ' || w.other || ' (a ' || w.kind || ' swap; ' || p.vias[1] || ')' AS detail
+FROM ({sides}) w JOIN {first_pass} p ON p.device = w.other
+WHERE w.device IN (SELECT device FROM {DEVICES})
+"""
+
+
 def device_person_sql(evidence: str = "_link_evidence") -> str:
     return f"""
 WITH combined AS (
@@ -832,7 +857,8 @@ def run(engine: Engine) -> Mapping[str, int]:
             judged_evidence_sql(
                 f"SELECT * FROM _link_evidence WHERE via <> 'analyst' "
                 f"UNION ALL SELECT * FROM _link_unclaimed "
-                f"UNION ALL {second_phone_sql('_link_second_pass')}"
+                f"UNION ALL {second_phone_sql('_link_second_pass')} "
+                f"UNION ALL {swap_sql('_link_second_pass')}"
             ),
         )
         counts[DEVICE_EVIDENCE] = engine.materialise(
