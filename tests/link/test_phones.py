@@ -274,6 +274,41 @@ def test_roaming_phone_needs_more_days(hand: DuckDBEngine, tmp_path: Path) -> No
         copy.close()
 
 
+def test_only_a_roaming_sim_must_fit_its_candidates_habits(tmp_path: Path) -> None:
+    """The rule that a second phone's places fit its owner's habits nearly as well as
+    its own (``MAX_EXCESS_BITS``) is there for visitors' phones, which fit nobody: a
+    home-network SIM whose best candidate passes every other rule is reported even
+    when that candidate's habits explain its places badly (a phone kept for meetings
+    is on where its owner seldom goes), a roaming SIM in the same case is not."""
+    from tessera.link.phones import MAX_EXCESS_BITS, _second_sql
+
+    engine = DuckDBEngine(tmp_path / "rule.duckdb", threads=1)
+    try:
+        quarters = 10
+        fit = -(MAX_EXCESS_BITS + 1) * quarters  # worse than the limit
+        engine.execute(
+            "CREATE TABLE _ph_ranked AS SELECT * FROM (VALUES "
+            "('imsi:262010000000101', 'imsi:262010000000201'), "
+            "('imsi:208010000000102', 'imsi:262010000000202')) v(s, p), "
+            f"(SELECT {fit} AS fit, {quarters} AS quarters, 12 AS units, 10 AS together, "
+            "0 AS apart, 4 AS days, 2 AS places, 5.0 AS bits, 0 AS shared, 0.0 AS comm_bits, "
+            "20.0 AS score, 12.0 AS runner_score, 'imsi:x' AS runner, 1 AS rank)"
+        )
+        engine.execute(
+            "CREATE TABLE _ph_part AS SELECT s AS device, 0.1 AS share, quarters FROM _ph_ranked"
+        )
+        engine.execute("CREATE TABLE _ph_talk (device VARCHAR, other VARCHAR)")
+        engine.execute("CREATE TABLE _ph_roaming AS SELECT 'imsi:208010000000102' AS device")
+        rows = engine.fetch_rows(f'SELECT second, "primary" FROM ({_second_sql()})')
+        assert rows == [("imsi:262010000000101", "imsi:262010000000201")]
+        # within the limit, the roaming SIM is reported too (its 4 days are enough)
+        engine.execute(f"UPDATE _ph_ranked SET fit = -{MAX_EXCESS_BITS - 1} * quarters")
+        rows = engine.fetch_rows(f"SELECT second FROM ({_second_sql()}) ORDER BY second")
+        assert rows == [("imsi:208010000000102",), ("imsi:262010000000101",)]
+    finally:
+        engine.close()
+
+
 def test_number_swap_with_the_same_handset(hand: DuckDBEngine) -> None:
     """Z's handset keeps its IMEI and gets a new SIM: a number swap at the new SIM's
     first event."""

@@ -45,16 +45,17 @@ from a colleague's phone in the same office or a neighbour's in the same house, 
 5. *Choice.* ``score`` = fit (relative to the part-time device's own habits, which fit
    it best) + place bits + contact bits. The best candidate is reported when it beats
    the runner-up by :data:`MIN_MARGIN_BITS`, shares :data:`MIN_UNITS` quarter hours on
-   :data:`MIN_DAYS_TOGETHER` days with at most :data:`MAX_APART_SHARE` alibis, and fits
-   within :data:`MAX_EXCESS_BITS` per quarter hour of the device's own habits (a
-   visitor's roaming phone fits nobody). A *roaming* SIM, whose country code (MCC, the
-   IMSI's first three digits) is not the home network's (the code most devices in
-   ``link_device`` carry), needs :data:`MIN_DAYS_ROAMING` days: in an area, part-time
-   phones on foreign networks are mostly visitors' own. A SIM of the home network
-   whose best candidate beats the runner-up by :data:`STRONG_MARGIN_BITS` is reported
-   on less: one quarter hour together suffices (a phone kept for rare meetings is on
-   for a few hours a month, and its owner may leave the primary at home, which makes
-   real alibis). ``confidence`` is ``1 / (1 + 2^-margin)``.
+   :data:`MIN_DAYS_TOGETHER` days with at most :data:`MAX_APART_SHARE` alibis. A
+   *roaming* SIM, whose country code (MCC, the IMSI's first three digits) is not the
+   home network's (the code most devices in ``link_device`` carry), needs
+   :data:`MIN_DAYS_ROAMING` days and must fit within :data:`MAX_EXCESS_BITS` per
+   quarter hour of its own habits: in an area, part-time phones on foreign networks
+   are mostly visitors' own, and a visitor's phone fits nobody. (A home-network SIM is
+   not held to the fit: a phone kept for meetings is on where its owner seldom goes.)
+   A SIM of the home network whose best candidate beats the runner-up by
+   :data:`STRONG_MARGIN_BITS` is reported on less: one quarter hour together suffices
+   (a phone kept for rare meetings is on for a few hours a month, and its owner may
+   leave the primary at home, which makes real alibis). ``confidence`` is ``1 / (1 + 2^-margin)``.
    ``together``/``apart``: shared quarter hours within 500 m / farther than 2.5 km;
    ``active_share``: the share of the hours of its days the second phone is seen.
 
@@ -126,7 +127,7 @@ MIN_DAYS_ROAMING = 3  # (a SIM of a foreign network: on this many)
 # 500 m of it at least once (a phone kept for rare meetings, on a few hours a month)
 STRONG_MARGIN_BITS = 10.0
 MAX_APART_SHARE = 0.2  # of which at most this share are alibis (farther than 2.5 km)
-MAX_EXCESS_BITS = 3.0  # and explains its places nearly as well as its own habits do
+MAX_EXCESS_BITS = 3.0  # and (a roaming SIM) fits nearly as well as its own habits do
 # Swaps
 SWAP_TOLERANCE_S = 300  # old and new of a swap may overlap this much (clock skew)
 EDGE_S = 12 * 3600  # a device stops/starts when seen this far from the period's ends
@@ -421,7 +422,8 @@ def _second_sql() -> str:
     # the usual rule (a roaming SIM asks more days), or a home-network SIM's strong margin
     usual = (
         f"(r.units >= {MIN_UNITS} AND r.apart <= {MAX_APART_SHARE} * r.units "
-        f"AND -r.fit <= {MAX_EXCESS_BITS} * r.quarters AND {margin} >= {MIN_MARGIN_BITS} "
+        f"AND (ro.device IS NULL OR -r.fit <= {MAX_EXCESS_BITS} * r.quarters) "
+        f"AND {margin} >= {MIN_MARGIN_BITS} "
         f"AND r.days >= CASE WHEN ro.device IS NULL THEN {MIN_DAYS_TOGETHER} "
         f"ELSE {MIN_DAYS_ROAMING} END)"
     )
