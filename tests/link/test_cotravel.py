@@ -253,6 +253,21 @@ def test_empty_inputs_give_empty_tables(ws: Workspace) -> None:
     }
 
 
+def test_observation_ids_past_the_packed_keys_are_refused(ws: Workspace) -> None:
+    from tessera.errors import StageError
+
+    _sensors(ws)
+    f = Feed(ws)
+    f.read("AAA111", "C1", T0)
+    f.event("262010000000001", "S1", T0)
+    with ws.engine.transaction():
+        cotravel.run(ws.engine)  # small ids: fine
+    ws.engine.execute("UPDATE obs_plate_read SET obs_id = 10000000000000000")
+    too_large = "observation id 10000000000000000 is too large"
+    with pytest.raises(StageError, match=too_large), ws.engine.transaction():
+        cotravel.run(ws.engine)
+
+
 def test_unknown_kind_is_refused(ws: Workspace) -> None:
     with pytest.raises(ValueError, match="unknown co-travel kind"):
         cotravel.sides(ws.engine.temp_table, "boat_boat")

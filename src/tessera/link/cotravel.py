@@ -78,6 +78,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tessera.engines.base import Engine, TempFn, exact_sum, literal, quote
+from tessera.errors import StageError
 from tessera.link.keys import device_events_sql, haversine_sql, off_azimuth_sql, signal_db_sql
 
 PAIRS = "cotravel_pair"
@@ -292,8 +293,9 @@ class Sides:
 
 
 # Obs ids are below _OBS (10^16; ingest makes them batch id << 40 | row, so this holds
-# for the first 9,094 ingest batches; not checked); the nearest observation's time
-# within its window is below _OFF ms (a day and two windows: under 6.6 hours each).
+# for the first 9,094 ingest batches; run() checks it, check_obs_ids); the nearest
+# observation's time within its window is below _OFF ms (a day and two windows: under
+# 6.6 hours each).
 _OBS = 10**16
 _OFF = 1 << 27
 
@@ -646,11 +648,28 @@ def score(
                 engine.materialise(table, sql)
 
 
+def check_obs_ids(engine: Engine) -> None:
+    """Refuse observations whose ids the packed keys cannot hold (:func:`_packed`: ids
+    below 10^16, which ingest's ``batch_id << 40 | row`` keeps for its first 9,094
+    batches); past that, the evidence would cite wrong observations without an error."""
+    [(top,)] = engine.fetch_rows(
+        "SELECT greatest((SELECT max(obs_id) FROM obs_device_event), "
+        "(SELECT max(obs_id) FROM obs_plate_read))"
+    )
+    if top is not None and top >= _OBS:
+        raise StageError(
+            f"co-travel: observation id {top} is too large; its keys hold ids below 10^16 "
+            "(the first 9,094 ingest batches of a workspace). Load the observations into a "
+            "fresh workspace with fewer, larger batches."
+        )
+
+
 def run(
     engine: Engine, *, plates: str | None = None, progress: Progress | None = None
 ) -> Mapping[str, int]:
     """Write ``link_device``, ``link_coverage``, ``cotravel_pair`` and ``cotravel_evidence``."""
     say = progress or (lambda _m: None)
+    check_obs_ids(engine)
     counts = {COVERAGE: engine.materialise(COVERAGE, coverage_sql())}
     with engine.temp_tables() as temp:
         say("co-travel: reading observations")
