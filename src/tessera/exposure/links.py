@@ -68,6 +68,7 @@ VIA_SOURCES: dict[str, tuple[str, ...]] = {
     "analyst": ("link_judgement",),
     "vehicle_keeper": ("reg_vehicle", "reg_person", "obs_plate_read", "obs_device_event"),
     "second_phone": ("obs_device_event", "obs_communication", "obs_contact"),
+    "device_swap": ("obs_device_event", "obs_communication"),
     "keeper": ("reg_vehicle", "reg_person"),
     "primary_user": ("obs_plate_read", "obs_device_event"),
     "handset_swap": ("obs_device_event",),
