@@ -292,7 +292,8 @@ def test_observations_at_one_millisecond_are_chosen_by_obs_id() -> None:
 def test_units_cite_the_nearest_observation_and_break_ties_by_obs_id() -> None:
     """The packed keys of ``units_sql`` read back by ``evidence_sql``: a's first
     observation (of two at one millisecond, the smaller obs id) and b's nearest (of two
-    at equal gaps, one before and one after, the smaller obs id), with b's time."""
+    at equal gaps, one before and one after, the earlier; of two at one millisecond, the
+    smaller obs id), with b's time."""
     from tessera.engines import open_engine
 
     engine = open_engine("duckdb")
@@ -318,7 +319,13 @@ def test_units_cite_the_nearest_observation_and_break_ties_by_obs_id() -> None:
     got = engine.fetch_rows(
         f"SELECT t_b, obs_b FROM ({cotravel.evidence_sql(f'({cotravel.units_sql(s)})', 90)})"
     )
-    assert got == [(day + 60000, 52)]
+    # obs 61 (10 s before a's observation) is as near as obs 52 (10 s after): the earlier
+    assert got == [(day + 40000, 61)]
+    engine.execute(f"INSERT INTO r VALUES (2, 7, {day} + 40000, 58)")
+    got = engine.fetch_rows(
+        f"SELECT t_b, obs_b FROM ({cotravel.evidence_sql(f'({cotravel.units_sql(s)})', 90)})"
+    )
+    assert got == [(day + 40000, 58)]
 
 
 def test_places_near_a_label_are_found_across_latitude_bands() -> None:
@@ -347,3 +354,81 @@ def test_alibi_buckets_must_span_a_window(monkeypatch: pytest.MonkeyPatch) -> No
     s = cotravel.Sides("vehicle_device", "l", "r", "r", "k", 90, False)
     with pytest.raises(ValueError, match="ALIBI_BUCKETS must be at least 2"):
         cotravel.alibi_sql(s, "kept", "near")
+
+
+def test_alibis_are_counted_for_pairs_strong_on_both_sides() -> None:
+    """``alibi_pairs_sql``: a pair among the five strongest of a or of b, and with at
+    least ALIBI_REL of the strongest surprise of a and of b."""
+    from tessera.engines import open_engine
+
+    engine = open_engine("duckdb")
+    rows = [
+        (1, 10, 100.0),  # a 1's strongest; b 10's strongest
+        (1, 11, 31.0),  # 0.31 of a 1's strongest, b 11's only pair: counted
+        (1, 12, 29.0),  # 0.29 of a 1's strongest: not counted
+        (2, 10, 40.0),  # a 2's strongest, but 0.4 of b 10's strongest: counted
+        (3, 10, 20.0),  # a 3's strongest, 0.2 of b 10's strongest: not counted
+    ]
+    # b 20 has seven pairs of equal surprise, a 4..10's only pairs: the five first by
+    # name are in b's top five, the rest in their own a's top five, so all count
+    rows += [(a, 20, 50.0) for a in range(4, 11)]
+    values = ", ".join(f"({a}, {b}, {bits})" for a, b, bits in rows)
+    engine.execute(f"CREATE TABLE kept AS SELECT * FROM (VALUES {values}) v(a, b, bits)")
+    got = engine.fetch_rows(f"SELECT a, b FROM ({cotravel.alibi_pairs_sql('kept')}) ORDER BY a, b")
+    assert got == [(1, 10), (1, 11), (2, 10)] + [(a, 20) for a in range(4, 11)]
+    # a 11 with six pairs of equal surprise: the sixth by name is in neither top five
+    # (b 35 has five stronger pairs), so it is left out however strong it is
+    engine.execute("DELETE FROM kept")
+    strong = [(a, 35, 60.0) for a in range(12, 17)]
+    mine = [(11, b, 50.0) for b in range(30, 36)]
+    values = ", ".join(f"({a}, {b}, {bits})" for a, b, bits in strong + mine)
+    engine.execute(f"INSERT INTO kept SELECT * FROM (VALUES {values}) v(a, b, bits)")
+    got = engine.fetch_rows(f"SELECT a, b FROM ({cotravel.alibi_pairs_sql('kept')}) ORDER BY a, b")
+    assert got == [(11, b) for b in range(30, 35)] + [(a, 35) for a in range(12, 17)]
+
+
+def test_device_alibis_look_at_the_same_quarter_hour() -> None:
+    """Device-device alibis, like their units, compare one quarter hour with the same
+    quarter hour; vehicle-device alibis look at b's observations within the window."""
+    from tessera.engines import open_engine
+
+    engine = open_engine("duckdb")
+    q = 900_000
+    day = 20_000 * cotravel.DAY_MS
+    # place 1 is a's; place 2 within ALIBI_M (ambiguous); place 3 far away
+    engine.execute(
+        "CREATE TABLE near AS SELECT * FROM (VALUES (1, 1, true), (1, 2, false)) "
+        "v(label, key, together)"
+    )
+    engine.execute("CREATE TABLE kept AS SELECT 1 AS a, 2 AS b")
+    # a at place 1 in quarter hours 4 (day 0) and 4 (day 1); b: day 0 at place 1 in
+    # the same quarter hour; day 1 far away in the next quarter hour, 5 minutes later
+    engine.execute(
+        "CREATE TABLE l AS SELECT * FROM (VALUES "
+        f"(1, 1, 1, {day} + 4 * {q} + 600000, 1), "
+        f"(1, 1, 1, {day} + {cotravel.DAY_MS} + 4 * {q} + 600000, 2)) v(e, k, label, t, obs_id)"
+    )
+    engine.execute(
+        "CREATE TABLE o AS SELECT * FROM (VALUES "
+        f"(2, 1, {day} + 4 * {q} + 700000, 3), "
+        f"(2, 3, {day} + {cotravel.DAY_MS} + 5 * {q} + 100000, 4)) v(e, key, t, obs_id)"
+    )
+    dd = cotravel.Sides("device_device", "l", "o", "o", "k", 900, True, shifts=(0,))
+    got = engine.fetch_rows(
+        f"SELECT a, b, together, apart FROM ({cotravel.alibi_sql(dd, 'kept', 'near')})"
+    )
+    assert got == [(1, 2, 1, 0)]
+    # within the window either side, the next quarter hour's far observation is apart
+    wide = cotravel.Sides("device_device", "l", "o", "o", "k", 900, True)
+    got = engine.fetch_rows(
+        f"SELECT a, b, together, apart FROM ({cotravel.alibi_sql(wide, 'kept', 'near')})"
+    )
+    assert got == [(1, 2, 1, 1)]
+    # in the same quarter hour far away, it is apart for device-device too
+    engine.execute(
+        f"UPDATE o SET t = {day} + {cotravel.DAY_MS} + 4 * {q} + 800000 WHERE obs_id = 4"
+    )
+    got = engine.fetch_rows(
+        f"SELECT a, b, together, apart FROM ({cotravel.alibi_sql(dd, 'kept', 'near')})"
+    )
+    assert got == [(1, 2, 1, 1)]

@@ -38,12 +38,16 @@ district tier, 36 % of the units and 51 % of the device events carried to camera
 phone in a car is rare at most of the car's cameras; at its owner's home and work it
 may not be, and those units stop counting.
 
-**Alibis.** For each entity's :data:`ALIBI_TOP` strongest reported pairs (ties broken
-by name), each of a's units at which b was observed within the window is *together*
-(b at one of the place's keys) or *apart* (b observed only elsewhere). Two cars in the
-same commuting stream are together on some days and apart on the others; a phone and
-the car it rides in are together whenever both are seen. ``together_share`` is the
-share of observable units that were together. Alibis do not apply the presence cap.
+**Alibis.** For the pairs that are strong candidates on both sides (among the
+:data:`ALIBI_TOP` strongest reported pairs of a or of b, ties broken by name, and with
+at least :data:`ALIBI_REL` of the surprise of the strongest pair of a and of b), each
+of a's units at which b was observed within the window is *together* (b at one of the
+place's keys) or *apart* (b observed only elsewhere). Two cars in the same commuting
+stream are together on some days and apart on the others; a phone and the car it rides
+in are together whenever both are seen. ``together_share`` is the share of observable
+units that were together. Alibis do not apply the presence cap. Device-device alibis,
+like their units, look at the same quarter hour only (``shifts`` of (0,)); the other
+kinds at b's observations within the window either side.
 
 Pairs below :data:`REPORT_BITS` are counted but not kept; reported pairs keep their
 supporting observations (``cotravel_evidence``: one row per unit with both obs ids).
@@ -62,8 +66,8 @@ thousand rows), not from every event. Then, per kind:
    per label, summed;
 4. *kept*: pairs with at least :data:`REPORT_BITS`; their units are the evidence, and
    give ``places``, ``days``, ``first_day`` and ``last_day``;
-5. *alibis*: each entity's :data:`ALIBI_TOP` strongest kept pairs, the time join on one
-   BIGINT key (entity and bucket).
+5. *alibis*: the kept pairs strong on both sides (:data:`ALIBI_TOP`,
+   :data:`ALIBI_REL`), the time join on one BIGINT key (entity and bucket).
 
 Each kind's working tables are dropped as soon as they are no longer needed (the units
 before the alibis, the rest before the next kind), and its rows are written straight
@@ -74,7 +78,7 @@ generated events.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tessera.engines.base import Engine, TempFn, exact_sum, literal, quote
@@ -101,8 +105,13 @@ PRESENCE_CAP = {"vehicle_device": 0.05}
 CROWD = 15
 # Sector sites farther than this from a camera place a device elsewhere (an alibi).
 ALIBI_M = 2500.0
-# Alibis are counted for each entity's strongest candidates only.
+# Alibis are counted for each entity's strongest candidates only: a pair among the
+# ALIBI_TOP strongest of a or of b, with at least ALIBI_REL of the surprise of the
+# strongest pair of each (attribution weighs no pair below 0.3 of a vehicle's strongest
+# or 0.5 of a device's). On the 100 M benchmark 18,230 of the 298,476 vehicle-device
+# pairs in some entity's top five are strong on both sides (docs/performance.md).
 ALIBI_TOP = 5
+ALIBI_REL = 0.3
 # The alibi join's time buckets are this many windows wide (see ``alibi_sql``).
 ALIBI_BUCKETS = 4
 
@@ -294,17 +303,18 @@ class Sides:
 
 # Obs ids are below _OBS (10^16; ingest makes them batch id << 40 | row, so this holds
 # for the first 9,094 ingest batches; run() checks it, check_obs_ids); the nearest
-# observation's time within its window is below _OFF ms (a day and two windows: under
-# 6.6 hours each).
+# observation's time within its window, and its gap, are below _OFF ms (a day and two
+# windows: under 6.6 hours each), so the two pack in a BIGINT below 2^54.
 _OBS = 10**16
 _OFF = 1 << 27
 
 
 def _packed(major: str, obs_id: str) -> str:
-    """``major`` (a non-negative BIGINT: a time in ms, a gap) and ``obs_id`` packed in
-    one 128-bit integer (HUGEINT; Spark's DECIMAL(38, 0)) that orders by ``major``, then
-    by the obs id. Its ``min`` picks one observation, the same on every engine where two
-    tie (two events of a device at one millisecond, two at equal gaps), and carries it.
+    """``major`` (a non-negative BIGINT below 2^54: a time in ms, a gap and a time) and
+    ``obs_id`` packed in one 128-bit integer (HUGEINT; Spark's DECIMAL(38, 0)) that
+    orders by ``major``, then by the obs id. Its ``min`` picks one observation, the same
+    on every engine where two tie (two events of a device at one millisecond), and
+    carries it.
     On `district` the stage took 116 s with no tie-break, 194 s with ``arg_min`` over a
     struct key and 158 s with ``arg_min`` over the key as a DECIMAL(38, 0), whose
     arithmetic DuckDB checks for overflow (docs/performance.md). A 128-bit division is
@@ -435,11 +445,11 @@ def sides(temp: TempFn, kind: str) -> Sides:
 def units_sql(s: Sides) -> str:
     """Phase 1: every (a, b, label, day) unit with its observations, packed: a's first
     (``t_a``, and ``ka``, :func:`_packed` with its obs id) and b's closest to one of a's
-    (``kb``: the gap, then the obs id, so of two at equal gaps the smaller, then b's
-    time as an offset from the start of the day less a window); from the bucketed
-    equality join of ``left`` and ``right``, filtered on the exact gap. Three plain
-    ``min`` where ``arg_min`` needed four; :func:`evidence_sql` reads them back for the
-    units it keeps."""
+    (``kb``: the gap and b's time, as an offset from the start of the day less a window,
+    packed with the obs id, so of two at equal gaps the earlier, and of two at one
+    millisecond the smaller obs id); from the bucketed equality join of ``left`` and
+    ``right``, filtered on the exact gap. Three plain ``min`` where ``arg_min`` needed
+    four; :func:`evidence_sql` reads them back for the units it keeps."""
     wms = s.window_s * 1000
     if DAY_MS + 2 * wms >= _OFF:
         raise ValueError(
@@ -456,7 +466,7 @@ WITH l AS (SELECT x.e, x.k, x.label, x.t, x.obs_id, x.t // {wms} + o.s AS bucket
 r AS (SELECT e, k, t, obs_id, t // {wms} AS bucket FROM {s.right})
 SELECT l.e AS a, r.e AS b, l.label, {day} AS day, min(l.t) AS t_a,
        min({_packed("l.t", "l.obs_id")}) AS ka,
-       min({_packed(gap, "r.obs_id")} * {_OFF} + {offset}) AS kb
+       min({_packed(f"{gap} * {_OFF} + {offset}", "r.obs_id")}) AS kb
 FROM l JOIN r ON r.k = l.k AND r.bucket = l.bucket
 WHERE {order} AND {gap} <= {wms}
 GROUP BY l.e, r.e, l.label, {day}
@@ -465,12 +475,14 @@ GROUP BY l.e, r.e, l.label, {day}
 
 def evidence_sql(units: str, window_s: int) -> str:
     """The rows of ``units`` (:func:`units_sql`) with their observations read back:
-    a, b, label, day, t_a, obs_a, t_b, obs_b."""
+    a, b, label, day, t_a, obs_a, t_b, obs_b. ``kb`` is divided once, by 10^16 (its
+    major part fits a BIGINT; a 128-bit remainder by the 2^27 * 10^16 of the earlier
+    layout took 5.4 s per 16 M units, this 1.7 s)."""
     wms = window_s * 1000
     return (
-        f"SELECT a, b, label, day, t_a, {_obs_id('ka', 't_a')} AS obs_a, "
-        f"CAST(kb % {_OFF} AS BIGINT) + day * {DAY_MS} - {wms} AS t_b, "
-        f"CAST((kb % {_OBS * _OFF}) // {_OFF} AS BIGINT) AS obs_b FROM {units}"
+        f"SELECT a, b, label, day, t_a, obs_a, mb % {_OFF} + day * {DAY_MS} - {wms} AS t_b, "
+        f"{_obs_id('kb', 'mb')} AS obs_b FROM (SELECT a, b, label, day, t_a, kb, "
+        f"{_obs_id('ka', 't_a')} AS obs_a, CAST(kb // {_OBS} AS BIGINT) AS mb FROM {units})"
     )
 
 
@@ -520,29 +532,45 @@ def alibi_sql(s: Sides, kept: str, near: str) -> str:
     Apart means b was observed only at keys more than :data:`ALIBI_M` from the place
     (nearer keys are ambiguous: a moving phone, a neighbouring cell): at no key of
     ``near`` (:func:`near_sql`) for the place. The time join is on one BIGINT key, the
-    entity and a bucket :data:`ALIBI_BUCKETS` windows wide: an observation of a looks up
-    the bucket its window starts in and, when it ends in the next, that one too (one
-    lookup for most, where buckets a window wide need three; b's observations are
-    sparse, so the wider buckets hold few more)."""
+    entity and a time bucket. Where the kind's units are on equal buckets (``shifts``
+    of (0,): device-device, one observation per device, sector and quarter hour) so are
+    the alibis: a's bucket looks up b's same bucket. Otherwise the buckets are
+    :data:`ALIBI_BUCKETS` windows wide: an observation of a looks up the bucket its
+    window starts in and, when it ends in the next, that one too (one lookup for most,
+    where buckets a window wide need three; b's observations are sparse, so the wider
+    buckets hold few more), then the exact gap is checked."""
     if ALIBI_BUCKETS < 2:
         raise ValueError(
             f"ALIBI_BUCKETS must be at least 2 (a window spans two buckets), not {ALIBI_BUCKETS}"
         )
     wms = s.window_s * 1000
-    width = wms * ALIBI_BUCKETS
-    return f"""
-WITH obs AS (SELECT e, label, t // {DAY_MS} AS day, min(t) AS t
-             FROM {s.left} WHERE e IN (SELECT a FROM {kept})
-             GROUP BY e, label, t // {DAY_MS}, t // {wms}),
+    if s.shifts == (0,):
+        lookups = f"""
+obs AS (SELECT DISTINCT e, label, t // {DAY_MS} AS day, t // {wms} AS q
+        FROM {s.left} WHERE e IN (SELECT a FROM {kept})),
+u AS (SELECT k.a, k.b, o.label, o.day, k.b * {_SPREAD} + o.q AS g
+      FROM {kept} k JOIN obs o ON o.e = k.a),
+r AS (SELECT key, e * {_SPREAD} + t // {wms} AS g FROM {s.obs}
+      WHERE e IN (SELECT b FROM {kept}))"""
+        match = "r.g = u.g"
+    else:
+        width = wms * ALIBI_BUCKETS
+        lookups = f"""
+obs AS (SELECT e, label, t // {DAY_MS} AS day, min(t) AS t
+        FROM {s.left} WHERE e IN (SELECT a FROM {kept})
+        GROUP BY e, label, t // {DAY_MS}, t // {wms}),
 u AS (SELECT k.a, k.b, o.label, o.day, o.t, k.b * {_SPREAD} + (o.t + sh.k * {wms}) // {width} AS g
       FROM {kept} k JOIN obs o ON o.e = k.a, (VALUES (-1), (1)) sh(k)
       WHERE sh.k = -1 OR (o.t + {wms}) // {width} <> (o.t - {wms}) // {width}),
 r AS (SELECT key, t, e * {_SPREAD} + t // {width} AS g FROM {s.obs}
-      WHERE e IN (SELECT b FROM {kept})),
+      WHERE e IN (SELECT b FROM {kept}))"""
+        match = f"r.g = u.g AND abs(r.t - u.t) <= {wms}"
+    return f"""
+WITH {lookups.strip()},
 seen AS (SELECT u.a, u.b, u.label, u.day,
                 bool_or(coalesce(n.together, false)) AS together,
                 bool_and(n.key IS NULL) AS apart
-         FROM u JOIN r ON r.g = u.g AND abs(r.t - u.t) <= {wms}
+         FROM u JOIN r ON {match}
          LEFT JOIN {near} n ON n.label = u.label AND n.key = r.key
          GROUP BY u.a, u.b, u.label, u.day)
 SELECT a, b, count(*) FILTER (WHERE together) AS together,
@@ -551,16 +579,38 @@ FROM seen GROUP BY a, b
 """
 
 
+def alibi_pairs_sql(kept: str) -> str:
+    """The pairs of ``kept`` (a, b, bits) whose alibis are counted: among the
+    :data:`ALIBI_TOP` strongest of a or of b (ties broken by name), and with at least
+    :data:`ALIBI_REL` of the surprise of the strongest pair of a and of b."""
+    return (
+        f"SELECT a, b FROM {kept} QUALIFY "
+        f"(row_number() OVER (PARTITION BY a ORDER BY bits DESC, b) <= {ALIBI_TOP} OR "
+        f"row_number() OVER (PARTITION BY b ORDER BY bits DESC, a) <= {ALIBI_TOP}) AND "
+        f"bits >= {ALIBI_REL} * max(bits) OVER (PARTITION BY a) AND "
+        f"bits >= {ALIBI_REL} * max(bits) OVER (PARTITION BY b)"
+    )
+
+
 def score(
-    engine: Engine, kind: str, progress: Progress | None = None, *, append: bool = False
+    engine: Engine,
+    kind: str,
+    progress: Progress | None = None,
+    *,
+    append: bool = False,
+    release: Sequence[str] = (),
 ) -> None:
     """Score one pair kind and write its rows of ``cotravel_pair`` and
     ``cotravel_evidence`` (made anew, or appended to with ``append``). Needs the tables
     of :func:`prepare` in the same session; its own working tables are dropped as soon
-    as they are no longer needed (the units before the alibis), all when it returns."""
+    as they are no longer needed (the units before the alibis), all when it returns.
+    The tables of :func:`prepare` named in ``release`` are dropped once this kind's
+    sides are made (no later kind reads them)."""
     say = progress or (lambda _m: None)
     with engine.temp_tables() as temp:
         s = sides(temp, kind)
+        for name in release:
+            engine.execute(f"DROP TABLE IF EXISTS {quote(name)}")
         with engine.temp_tables() as work:
             say(f"co-travel {kind}: joining")
             work("_co_units", units_sql(s))
@@ -616,12 +666,7 @@ def score(
             "JOIN p ON p.a = d.a AND p.b = d.b",
         )
         say(f"co-travel {kind}: alibis")
-        temp(
-            "_co_top",
-            "SELECT a, b FROM _co_kept QUALIFY "
-            f"row_number() OVER (PARTITION BY a ORDER BY bits DESC, b) <= {ALIBI_TOP} OR "
-            f"row_number() OVER (PARTITION BY b ORDER BY bits DESC, a) <= {ALIBI_TOP}",
-        )
+        temp("_co_top", alibi_pairs_sql("_co_kept"))
         temp("_co_near", near_sql(s.keys))
         temp("_co_alibi", alibi_sql(s, "_co_top", "_co_near"))
         say(f"co-travel {kind}: writing")
@@ -676,7 +721,11 @@ def run(
         prepare(temp, plates)
         counts[DEVICES] = engine.materialise(DEVICES, devices_sql())
         for i, kind in enumerate(WINDOWS):
-            score(engine, kind, progress, append=i > 0)
+            # the device events are read by no kind after device-device's own table of
+            # them: dropped then, the units of that kind have their memory (at 100 M
+            # events, 98 M rows)
+            release = ("_link_obs",) if kind == "device_device" else ()
+            score(engine, kind, progress, append=i > 0, release=release)
     counts[PAIRS] = engine.row_count(PAIRS)
     counts[EVIDENCE] = engine.row_count(EVIDENCE)
     return counts
@@ -684,6 +733,7 @@ def run(
 
 __all__ = [
     "ALIBI_M",
+    "ALIBI_REL",
     "ALIBI_TOP",
     "COVERAGE",
     "CROWD",
@@ -695,6 +745,8 @@ __all__ = [
     "REPORT_BITS",
     "WINDOWS",
     "Sides",
+    "alibi_pairs_sql",
+    "alibi_sql",
     "coverage_sql",
     "device_events_sql",
     "device_sql",
