@@ -432,3 +432,15 @@ def test_device_alibis_look_at_the_same_quarter_hour() -> None:
         f"SELECT a, b, together, apart FROM ({cotravel.alibi_sql(dd, 'kept', 'near')})"
     )
     assert got == [(1, 2, 1, 1)]
+
+
+def test_every_pair_attribution_weighs_can_have_alibis() -> None:
+    """Attribution keeps a vehicle-device pair only when it is not more often apart than
+    together; a pair without counted alibis (0 and 0) would pass unexamined. Co-travel
+    counts alibis down to ALIBI_REL of each side's strongest, so no pair attribution
+    can read (REL_VEHICLE of the vehicle's strongest, REL_DEVICE of the device's) is
+    left out by that rule."""
+    from tessera.link import attribute
+
+    assert cotravel.ALIBI_REL <= attribute.REL_VEHICLE
+    assert cotravel.ALIBI_REL <= attribute.REL_DEVICE

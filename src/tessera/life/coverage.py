@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tessera.engines.base import exact_sum
 from tessera.link.keys import haversine_sql, off_azimuth_sql, signal_db_sql
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ e AS (SELECT sensor_id, building, lat, lon,
                  / {SOFTMAX_DB}) AS w, source
       FROM g),
 p AS (SELECT sensor_id, building, lat, lon,
-             w / sum(w) OVER (PARTITION BY building, source) AS p FROM e)
+             w / {exact_sum("w", "PARTITION BY building, source")} AS p FROM e)
 SELECT sensor_id, building, lat, lon, p FROM p WHERE p >= {MIN_P}
 """
 
@@ -86,11 +87,12 @@ SELECT sensor_id, building, lat, lon, p FROM p WHERE p >= {MIN_P}
 def sector_sql(coverage: str = COVERAGE) -> str:
     """``(sensor_id, lat, lon, spread_m)``: the mean place of a device a sector serves."""
     return f"""
-WITH c AS (SELECT sensor_id, sum(p * lat) / sum(p) AS lat, sum(p * lon) / sum(p) AS lon
+WITH c AS (SELECT sensor_id, {exact_sum("p * lat")} / {exact_sum("p")} AS lat,
+                  {exact_sum("p * lon")} / {exact_sum("p")} AS lon
            FROM {coverage} GROUP BY sensor_id)
 SELECT c.sensor_id, c.lat, c.lon,
-       sqrt(sum(v.p * pow({haversine_sql("c.lat", "c.lon", "v.lat", "v.lon")}, 2))
-            / sum(v.p)) AS spread_m
+       sqrt({exact_sum(f"v.p * pow({haversine_sql('c.lat', 'c.lon', 'v.lat', 'v.lon')}, 2)")}
+            / {exact_sum("v.p")}) AS spread_m
 FROM c JOIN {coverage} v USING (sensor_id)
 GROUP BY c.sensor_id, c.lat, c.lon
 """

@@ -63,7 +63,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from tessera.engines.base import literal, quote
+from tessera.engines.base import exact_sum, literal, quote
 from tessera.life.settings import local_timezone
 from tessera.network import tables
 
@@ -152,7 +152,7 @@ _g AS (SELECT _lo, _hi, CAST(count(*) AS INTEGER) AS events,
               CAST(count(*) FILTER (WHERE NOT fwd) AS INTEGER) AS b_to_a,
               CAST(count(DISTINCT CAST(timezone({z}, time) AS DATE)) AS INTEGER) AS days,
               min(time) AS first_at, max(time) AS last_at,
-              sum({u}) AS volume{extras}
+              {exact_sum(u)} AS volume{extras}
        FROM _e GROUP BY _lo, _hi)
 SELECT _lo AS a, _hi AS b, events, calls, sms, call_s, a_to_b, b_to_a,
        {recip} AS reciprocity, days, first_at, last_at, volume,
