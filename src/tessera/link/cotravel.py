@@ -118,6 +118,8 @@ ALIBI_BUCKETS = 4
 # Device events are read once, one per device, sensor and bucket of this many seconds
 # (it divides every device window, so each kind's buckets are made from these).
 DEVICE_BUCKET_S = 90
+# The kinds whose sides read those device events (``_link_obs``, see :func:`sides`).
+_DEVICE_KINDS = ("vehicle_device", "device_device")
 DAY_MS = 86_400_000
 # Spreads entity ids apart so that an entity and a time bucket make one BIGINT key.
 _SPREAD = 1 << 32
@@ -720,11 +722,11 @@ def run(
         say("co-travel: reading observations")
         prepare(temp, plates)
         counts[DEVICES] = engine.materialise(DEVICES, devices_sql())
+        # the device events (98 M rows at 100 M events) are dropped once the last kind
+        # that reads them has made its sides, so that its units have their memory
+        last_reader = [k for k in WINDOWS if k in _DEVICE_KINDS][-1]
         for i, kind in enumerate(WINDOWS):
-            # the device events are read by no kind after device-device's own table of
-            # them: dropped then, the units of that kind have their memory (at 100 M
-            # events, 98 M rows)
-            release = ("_link_obs",) if kind == "device_device" else ()
+            release = ("_link_obs",) if kind == last_reader else ()
             score(engine, kind, progress, append=i > 0, release=release)
     counts[PAIRS] = engine.row_count(PAIRS)
     counts[EVIDENCE] = engine.row_count(EVIDENCE)
