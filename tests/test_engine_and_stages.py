@@ -150,6 +150,22 @@ def test_execute_with_progress_reports_fractions() -> None:
     assert seen == sorted(seen)
 
 
+def test_duckdb_reports_its_memory_limit_in_bytes() -> None:
+    """Stages size their batches from ``memory_bytes``: DuckDB's ``memory_limit`` as it
+    prints it; sizes it cannot read are refused with the text."""
+    from tessera.engines.duckdb.engine import parse_size
+
+    e = open_engine("duckdb", memory_limit="3GB")
+    # DuckDB prints it to a tenth of its unit: 2.7 GiB
+    assert e.memory_bytes() == pytest.approx(3 * 1000**3, rel=0.05)
+    e.execute("SET memory_limit = '512MiB'")
+    assert e.memory_bytes() == 512 * 2**20
+    assert parse_size("11.1 GiB") == int(11.1 * 2**30)
+    assert parse_size("4GB") == 4 * 1000**3
+    with pytest.raises(EngineError, match="'lots'"):
+        parse_size("lots")
+
+
 def test_temp_tables_are_dropped_when_the_block_ends() -> None:
     engine = open_engine("duckdb")
     engine.execute("CREATE TABLE kept AS SELECT 1 AS x")

@@ -429,9 +429,14 @@ def test_the_place_model_in_batches_of_subjects_gives_the_same_anomalies(
 
     whole = run()
     assert {(r[0], r[1]) for r in whole} >= {("b", "unusual_hour"), ("c", "profile_break")}
+    # one subject's 21 days of hours per GiB: three batches in one GiB, two in two
     monkeypatch.setattr(anomaly, "PLACE_MODEL_BATCH_HOURS", 21 * 24)
     seen: list[int] = []
     real = anomaly._place_model_batches
     monkeypatch.setattr(anomaly, "_place_model_batches", lambda e: seen.append(real(e)) or seen[-1])
-    assert run() == whole
-    assert seen == [3]
+    engine = ws.engine
+    for memory in (2**30, 2 * 2**30, None):
+        monkeypatch.setattr(engine, "memory_bytes", lambda m=memory: m)
+        assert run() == whole
+    # an engine that spills every operator itself (memory_bytes None) makes one pass
+    assert seen == [3, 2, 1]

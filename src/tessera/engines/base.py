@@ -237,6 +237,13 @@ class Engine(ABC):
     def row_count(self, table: str) -> int:
         return int(self.fetch_rows(f"SELECT count(*) FROM {quote(table)}")[0][0])
 
+    def memory_bytes(self) -> int | None:
+        """The memory one statement's working tables must fit in, in bytes, for stages
+        that split their work into batches to stay within it; None where the engine
+        spills every operator to disk on its own, so that a batch saves no memory and
+        each extra statement only costs time (Spark: a job and a Parquet write)."""
+        return None
+
 
 def quote(identifier: str) -> str:
     """Quote an SQL identifier (double quotes, embedded quotes doubled)."""

@@ -115,9 +115,12 @@ DARK_PSEUDO_HOURS = 1.0
 DARK_BITS = 20.0
 DARK_MIN_OTHER_HOURS = 72
 # the place model is built for batches of subjects of about this many subject-hours
-# each (a subject's rows never span two batches), so that its working tables stay a
-# bounded size whatever the population: measured on the district tier, one pass over
-# every subject needed more than a 1 GB memory limit allows
+# per GiB of the engine's memory (a subject's rows never span two batches), so that
+# its working tables stay within it whatever the population: measured on the district
+# tier, one pass over every subject needed more than a 1 GB memory limit allows. An
+# engine that spills every operator (Spark) builds it in one pass: on district, eight
+# batches took 420 s on Spark local[2] and one 320 s; on DuckDB with an 11 GiB limit
+# one pass took as long as eight batches (28 to 31 s) at the same peak memory
 PLACE_MODEL_BATCH_HOURS = 2_000_000
 
 # the place model's sums: level name -> grouping columns after the subject's code
@@ -297,9 +300,15 @@ FROM e JOIN c USING (code) WHERE e.visit = 1
 def _place_model_batches(engine: Engine) -> int:
     """How many batches of subjects the place model is built in: the subject-hours it
     covers (24 for every day a subject was at a place) over
-    :data:`PLACE_MODEL_BATCH_HOURS`, at least one."""
+    :data:`PLACE_MODEL_BATCH_HOURS` per GiB of the engine's memory
+    (:meth:`Engine.memory_bytes`; at least one GiB's worth), at least one; one where
+    the engine spills every operator itself."""
+    memory = engine.memory_bytes()
+    if memory is None:
+        return 1
+    per_batch = PLACE_MODEL_BATCH_HOURS * max(1.0, memory / 2**30)
     rows = engine.fetch_rows(f"SELECT count(*) FROM (SELECT DISTINCT code, day FROM {SLOT_PLACE})")
-    return max(1, math.ceil(int(rows[0][0]) * 24 / PLACE_MODEL_BATCH_HOURS))
+    return max(1, math.ceil(int(rows[0][0]) * 24 / per_batch))
 
 
 def _place_model(temp: TempFn, batches: int = 1, batch: int = 0) -> None:

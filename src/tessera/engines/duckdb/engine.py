@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -182,6 +183,11 @@ class DuckDBEngine(Engine):
         )
         return f"{int(rows)}:{int(total)}"
 
+    def memory_bytes(self) -> int | None:
+        # DuckDB's hash tables and joins spill, but not every operator does, and a
+        # transaction's temporary tables count too: stages batch to its memory_limit
+        return parse_size(self._setting("memory_limit"))
+
     def _setting(self, name: str) -> str:
         return str(self.fetch_rows(f"SELECT current_setting('{name}')")[0][0])
 
@@ -235,6 +241,32 @@ __all__ = ["DuckDBEngine", "quote"]
 
 AUTO_MEMORY_SHARE = 0.5  # of the machine's (or the container's) memory
 AUTO_MEMORY_FLOOR_MB = 1024
+
+
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "BYTES": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+    "PIB": 2**50,
+}
+
+
+def parse_size(text: str) -> int:
+    """Bytes of a DuckDB size setting as DuckDB prints it (``953.6 MiB``, ``11.1 GiB``)
+    or as a user writes it (``4GB``)."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    unit = match.group(2).upper() if match else ""
+    if match is None or unit not in _UNITS:
+        raise EngineError(f"cannot read the size {text!r} (a number and a unit such as GiB)")
+    return int(float(match.group(1)) * _UNITS[unit])
 
 
 def auto_memory_limit() -> str:
