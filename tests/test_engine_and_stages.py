@@ -235,5 +235,17 @@ def test_exact_sum_does_not_depend_on_the_order_of_addition() -> None:
         ]
         assert plain[0] != plain[1]  # what the sums guard against
         assert exact[0] == exact[1] == pytest.approx(0.6)
+        # negative terms (a floor below zero, a fraction above it), large ones, and
+        # the window form: every prefix sum is exact to 10^-9
+        terms = "(VALUES (1, -2.25), (2, 1e8 + 0.5), (3, -0.125), (4, 3.0))"
+        rows = engine.fetch_rows(
+            f"SELECT i, {exact_sum('CAST(x AS DOUBLE)', 'ORDER BY i')} FROM {terms} t(i, x) "
+            "ORDER BY i"
+        )
+        assert [r[1] for r in rows] == [-2.25, 1e8 - 1.75, 1e8 - 1.875, 1e8 + 1.125]
+        [(total,)] = engine.fetch_rows(
+            f"SELECT {exact_sum('CAST(x AS DOUBLE)')} FROM {terms} t(i, x)"
+        )
+        assert total == 1e8 + 1.125
     finally:
         engine.close()
