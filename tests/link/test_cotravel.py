@@ -230,6 +230,57 @@ def test_coverage_and_devices(scored: Workspace) -> None:
     assert devices == {f"imsi:26201000000000{i}" for i in (1, 2, 3)}
 
 
+def _tables(ws: Workspace) -> list[list[tuple[object, ...]]]:
+    return [
+        ws.engine.fetch_rows(f"SELECT * FROM {t} ORDER BY ALL")
+        for t in ("cotravel_pair", "cotravel_evidence")
+    ]
+
+
+def test_units_in_batches_of_a_give_the_same_pairs_and_evidence(
+    scored: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every pair of an a is decided by a's units alone: made in batches of a's (entity
+    id modulo the batch count), the units give exactly the pairs and evidence of one
+    pass, for every kind."""
+    whole = _tables(scored)
+    assert {r[0] for r in whole[0]} == {"vehicle_device", "vehicle_vehicle", "device_device"}
+    for n in (2, 3, 7):
+        monkeypatch.setattr(cotravel, "unit_batches", lambda engine, s, n=n: n)
+        with scored.engine.transaction():
+            cotravel.run(scored.engine)
+        assert _tables(scored) == whole, n
+
+
+def test_unit_batches_follow_the_bucketed_join_and_the_memory(
+    scored: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch count is the bucketed join's rows over the rows allowed per GiB of the
+    engine's memory (at least one GiB's worth); one pass, with no count, where the
+    engine spills every operator itself (memory_bytes None)."""
+    engine = scored.engine
+    with engine.transaction(), engine.temp_tables() as temp:
+        cotravel.prepare(temp, None)
+        s = cotravel.sides(temp, "vehicle_device")
+        # the count is of the row pairs the join makes before its exact gap filter
+        w = s.window_s * 1000
+        [(naive,)] = engine.fetch_rows(
+            f"SELECT count(*) FROM {s.left} l, (VALUES (-1), (0), (1)) o(s), {s.right} r "
+            f"WHERE r.k = l.k AND r.t // {w} = l.t // {w} + o.s"
+        )
+        [(rows,)] = engine.fetch_rows(cotravel.join_rows_sql(s))
+        assert rows == naive > 0
+        monkeypatch.setattr(cotravel, "UNIT_JOIN_ROWS_PER_GIB", rows)
+        seen = []
+        for memory in (2**30, 2**29, 2**31, None):
+            monkeypatch.setattr(engine, "memory_bytes", lambda m=memory: m)
+            seen.append(cotravel.unit_batches(engine, s))
+        monkeypatch.setattr(cotravel, "UNIT_JOIN_ROWS_PER_GIB", -(-rows // 3))
+        monkeypatch.setattr(engine, "memory_bytes", lambda: 2**30)
+        seen.append(cotravel.unit_batches(engine, s))
+    assert seen == [1, 1, 1, 1, 3]
+
+
 def test_inputs_are_not_changed(ws: Workspace) -> None:
     _sensors(ws)
     f = Feed(ws)

@@ -69,17 +69,23 @@ thousand rows), not from every event. Then, per kind:
 5. *alibis*: the kept pairs strong on both sides (:data:`ALIBI_TOP`,
    :data:`ALIBI_REL`), the time join on one BIGINT key (entity and bucket).
 
-Each kind's working tables are dropped as soon as they are no longer needed (the units
-before the alibis, the rest before the next kind), and its rows are written straight
-into ``cotravel_pair`` and ``cotravel_evidence``. Measured figures are
+Phases 1 to 4 decide every pair of an a from a's units alone, so where the engine's
+memory is bounded they run in batches of a's (entity id modulo the batch count, from
+the size of the bucketed join: :func:`unit_batches`), each batch's evidence written
+before the next batch's units are made; one pass on Spark, whose operators spill. The
+rows are the same either way. Each kind's working tables are dropped as soon as they
+are no longer needed (a batch's units once its pairs are kept, the rest before the
+next kind), and its rows are written straight into ``cotravel_pair`` and
+``cotravel_evidence``. Measured figures are
 in ``docs/performance.md``; ``benchmarks/cotravel.py`` runs the stage on 100 million
 generated events.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tessera.engines.base import Engine, TempFn, exact_sum, literal, quote
 from tessera.errors import StageError
@@ -112,6 +118,11 @@ ALIBI_M = 2500.0
 # pairs in some entity's top five are strong on both sides (docs/performance.md).
 ALIBI_TOP = 5
 ALIBI_REL = 0.3
+# Where the engine's memory is bounded, units are made in batches of a's with at most
+# this many rows of the bucketed join per GiB (see ``unit_batches``). On `district` the
+# vehicle-device join makes 111.5 M rows (64.0 M units, 9.5 GiB resident while they are
+# made): one batch at DuckDB's 11.2 GiB, and ten where the city's join is ten times it.
+UNIT_JOIN_ROWS_PER_GIB = 15_000_000
 # The alibi join's time buckets are this many windows wide (see ``alibi_sql``).
 ALIBI_BUCKETS = 4
 
@@ -594,6 +605,107 @@ def alibi_pairs_sql(kept: str) -> str:
     )
 
 
+def join_rows_sql(s: Sides) -> str:
+    """The number of row pairs the bucketed equality join of :func:`units_sql` makes
+    before its exact gap filter and grouping: per join key and bucket, a's rows (one per
+    shift) times b's, summed. Two grouped scans, no join of rows."""
+    wms = s.window_s * 1000
+    shifts = ", ".join(f"({k})" for k in s.shifts)
+    return f"""
+WITH l AS (SELECT x.k, x.t // {wms} + o.s AS bucket, count(*) AS n
+           FROM {s.left} x, (VALUES {shifts}) o(s) GROUP BY x.k, x.t // {wms} + o.s),
+r AS (SELECT k, t // {wms} AS bucket, count(*) AS n FROM {s.right} GROUP BY k, t // {wms})
+SELECT coalesce(sum(CAST(l.n AS BIGINT) * r.n), 0) FROM l
+JOIN r ON r.k = l.k AND r.bucket = l.bucket
+"""
+
+
+def unit_batches(engine: Engine, s: Sides) -> int:
+    """How many batches of a's the units of ``s`` are made in: one where the engine
+    spills every operator by itself (:meth:`Engine.memory_bytes` None: Spark), else as
+    many as keep the bucketed join (:func:`join_rows_sql`) within
+    :data:`UNIT_JOIN_ROWS_PER_GIB` per GiB of the engine's memory (at least one GiB's
+    worth)."""
+    memory = engine.memory_bytes()
+    if memory is None:
+        return 1
+    [(rows,)] = engine.fetch_rows(join_rows_sql(s))
+    per_batch = UNIT_JOIN_ROWS_PER_GIB * max(1.0, memory / 2**30)
+    return max(1, math.ceil(int(rows) / per_batch))
+
+
+def _batch(s: Sides, i: int, n: int) -> Sides:
+    """``s`` with only the a's of batch ``i`` of ``n`` on the left (entity id modulo n)."""
+    if n == 1:
+        return s
+    return replace(s, left=f"(SELECT * FROM {s.left} WHERE e % {n} = {i})")
+
+
+def _kept_units(
+    engine: Engine, s: Sides, temp: TempFn, kept: str, say: Progress, note: str
+) -> None:
+    """Phases 1 to 4 for the a's of ``s``: the kept pairs (a, b, units, expected, bits,
+    places, days, d0, d1) in the temporary table ``kept``, and their evidence rows
+    (:func:`evidence_sql`) in ``_co_ev``, both made with ``temp``; the units and the
+    other working tables are dropped on return. Every pair of an a is decided by a's
+    units alone, so batches of a's give the same rows as one."""
+    with engine.temp_tables() as work:
+        say(f"co-travel {s.kind}: joining{note}")
+        work("_co_units", units_sql(s))
+        work(
+            "_co_cand",
+            f"SELECT a, b, count(*) AS units FROM _co_units GROUP BY a, b "
+            f"HAVING count(*) >= {MIN_UNITS}",
+        )
+        say(f"co-travel {s.kind}: chance baseline{note}")
+        presence = s.presence
+        if presence is None:
+            presence = "_co_presence"
+            work(
+                presence,
+                presence_sql(
+                    s.obs,
+                    s.keys,
+                    s.window_s,
+                    one_per_bucket=s.one_per_bucket,
+                    entities="SELECT b FROM _co_cand",
+                ),
+            )
+        work("_co_au", a_units_sql(s, "SELECT a FROM _co_cand"))
+        work(
+            "_co_expected",
+            f"SELECT c.a, c.b, {exact_sum('u.n * p.p')} AS expected FROM _co_cand c "
+            f"JOIN _co_au u ON u.a = c.a JOIN {presence} p "
+            "ON p.b = c.b AND p.label = u.label GROUP BY c.a, c.b",
+        )
+        expected = "coalesce(e.expected, 0.0)"
+        work(
+            "_co_bits",
+            f"SELECT c.a, c.b, c.units, greatest({expected}, 1e-6) AS expected, "
+            f"{bits_sql('c.units', expected)} AS bits FROM _co_cand c "
+            f"LEFT JOIN _co_expected e ON e.a = c.a AND e.b = c.b "
+            f"WHERE {bits_sql('c.units', expected)} >= {REPORT_BITS}",
+        )
+        say(f"co-travel {s.kind}: evidence{note}")
+        temp(
+            "_co_ev",
+            evidence_sql(
+                "(SELECT u.* FROM _co_units u JOIN _co_bits k ON k.a = u.a AND k.b = u.b)",
+                s.window_s,
+            ),
+        )
+        temp(
+            kept,
+            "WITH d AS (SELECT a, b, count(*) AS days, min(day) AS d0, max(day) AS d1 FROM "
+            "(SELECT DISTINCT a, b, day FROM _co_ev) GROUP BY a, b), "
+            "p AS (SELECT a, b, count(*) AS places FROM "
+            "(SELECT DISTINCT a, b, label FROM _co_ev) GROUP BY a, b) "
+            "SELECT k.a, k.b, k.units, k.expected, k.bits, p.places, d.days, d.d0, d.d1 "
+            "FROM _co_bits k JOIN d ON d.a = k.a AND d.b = k.b "
+            "JOIN p ON p.a = k.a AND p.b = k.b",
+        )
+
+
 def score(
     engine: Engine,
     kind: str,
@@ -605,94 +717,63 @@ def score(
     """Score one pair kind and write its rows of ``cotravel_pair`` and
     ``cotravel_evidence`` (made anew, or appended to with ``append``). Needs the tables
     of :func:`prepare` in the same session; its own working tables are dropped as soon
-    as they are no longer needed (the units before the alibis), all when it returns.
-    The tables of :func:`prepare` named in ``release`` are dropped once this kind's
-    sides are made (no later kind reads them)."""
+    as they are no longer needed (each batch's units once its pairs are kept), all when
+    it returns. The tables of :func:`prepare` named in ``release`` are dropped once this
+    kind's sides are made (no later kind reads them).
+
+    The units are made in batches of a's (:func:`unit_batches`) where the engine's
+    memory is bounded: a batch's evidence is written as soon as its pairs are kept, so
+    no more than one batch's units exist at a time; the rows are the same."""
     say = progress or (lambda _m: None)
     with engine.temp_tables() as temp:
         s = sides(temp, kind)
         for name in release:
             engine.execute(f"DROP TABLE IF EXISTS {quote(name)}")
-        with engine.temp_tables() as work:
-            say(f"co-travel {kind}: joining")
-            work("_co_units", units_sql(s))
-            work(
-                "_co_cand",
-                f"SELECT a, b, count(*) AS units FROM _co_units GROUP BY a, b "
-                f"HAVING count(*) >= {MIN_UNITS}",
+        batches = unit_batches(engine, s)
+        written = [append]
+
+        def write_evidence(ev: str) -> None:
+            sql = (
+                f"SELECT {literal(kind)} AS kind, na.name AS a, nb.name AS b, p.id AS place, "
+                f"{_date('x.day')} AS day, {_time('x.t_a')} AS t_a, {_time('x.t_b')} AS t_b, "
+                f"x.obs_a, x.obs_b FROM {ev} x JOIN _link_entity na ON na.id = x.a "
+                "JOIN _link_entity nb ON nb.id = x.b JOIN _link_place p ON p.place = x.label"
             )
-            say(f"co-travel {kind}: chance baseline")
-            presence = s.presence
-            if presence is None:
-                presence = "_co_presence"
-                work(
-                    presence,
-                    presence_sql(
-                        s.obs,
-                        s.keys,
-                        s.window_s,
-                        one_per_bucket=s.one_per_bucket,
-                        entities="SELECT b FROM _co_cand",
-                    ),
-                )
-            work("_co_au", a_units_sql(s, "SELECT a FROM _co_cand"))
-            work(
-                "_co_expected",
-                f"SELECT c.a, c.b, {exact_sum('u.n * p.p')} AS expected FROM _co_cand c "
-                f"JOIN _co_au u ON u.a = c.a JOIN {presence} p "
-                "ON p.b = c.b AND p.label = u.label GROUP BY c.a, c.b",
-            )
-            expected = "coalesce(e.expected, 0.0)"
-            temp(
-                "_co_kept",
-                f"SELECT c.a, c.b, c.units, greatest({expected}, 1e-6) AS expected, "
-                f"{bits_sql('c.units', expected)} AS bits FROM _co_cand c "
-                f"LEFT JOIN _co_expected e ON e.a = c.a AND e.b = c.b "
-                f"WHERE {bits_sql('c.units', expected)} >= {REPORT_BITS}",
-            )
-            say(f"co-travel {kind}: evidence")
-            temp(
-                "_co_ev",
-                evidence_sql(
-                    "(SELECT u.* FROM _co_units u JOIN _co_kept k ON k.a = u.a AND k.b = u.b)",
-                    s.window_s,
-                ),
-            )
-        temp(
-            "_co_span",
-            "WITH d AS (SELECT a, b, count(*) AS days, min(day) AS d0, max(day) AS d1 FROM "
-            "(SELECT DISTINCT a, b, day FROM _co_ev) GROUP BY a, b), "
-            "p AS (SELECT a, b, count(*) AS places FROM "
-            "(SELECT DISTINCT a, b, label FROM _co_ev) GROUP BY a, b) "
-            "SELECT d.a, d.b, p.places, d.days, d.d0, d.d1 FROM d "
-            "JOIN p ON p.a = d.a AND p.b = d.b",
-        )
+            if written[0]:
+                engine.execute(f"INSERT INTO {quote(EVIDENCE)} {sql}")
+            else:
+                engine.materialise(EVIDENCE, sql)
+                written[0] = True
+
+        parts = [f"_co_kept{i}" for i in range(batches)]
+        for i, name in enumerate(parts):
+            note = f" (batch {i + 1} of {batches})" if batches > 1 else ""
+            _kept_units(engine, _batch(s, i, batches), temp, name, say, note)
+            write_evidence("_co_ev")
+            engine.execute("DROP TABLE IF EXISTS _co_ev")
+        if batches > 1:
+            temp("_co_kept", " UNION ALL ".join(f"SELECT * FROM {n}" for n in parts))
+            for name in parts:
+                engine.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+        kept = "_co_kept" if batches > 1 else parts[0]
         say(f"co-travel {kind}: alibis")
-        temp("_co_top", alibi_pairs_sql("_co_kept"))
+        temp("_co_top", alibi_pairs_sql(kept))
         temp("_co_near", near_sql(s.keys))
         temp("_co_alibi", alibi_sql(s, "_co_top", "_co_near"))
         say(f"co-travel {kind}: writing")
         pairs = (
-            f"SELECT {literal(kind)} AS kind, na.name AS a, nb.name AS b, k.units, v.places, "
-            "v.days, k.expected, k.bits, coalesce(x.together, 0) AS together, "
+            f"SELECT {literal(kind)} AS kind, na.name AS a, nb.name AS b, k.units, k.places, "
+            "k.days, k.expected, k.bits, coalesce(x.together, 0) AS together, "
             "coalesce(x.apart, 0) AS apart, coalesce(x.together, 0) / "
             "greatest(1, coalesce(x.together, 0) + coalesce(x.apart, 0)) AS together_share, "
-            f"{_date('v.d0')} AS first_day, {_date('v.d1')} AS last_day "
-            "FROM _co_kept k JOIN _co_span v ON v.a = k.a AND v.b = k.b "
-            "LEFT JOIN _co_alibi x ON x.a = k.a AND x.b = k.b "
+            f"{_date('k.d0')} AS first_day, {_date('k.d1')} AS last_day "
+            f"FROM {kept} k LEFT JOIN _co_alibi x ON x.a = k.a AND x.b = k.b "
             "JOIN _link_entity na ON na.id = k.a JOIN _link_entity nb ON nb.id = k.b"
         )
-        evidence = (
-            f"SELECT {literal(kind)} AS kind, na.name AS a, nb.name AS b, p.id AS place, "
-            f"{_date('x.day')} AS day, {_time('x.t_a')} AS t_a, {_time('x.t_b')} AS t_b, "
-            "x.obs_a, x.obs_b FROM _co_ev x JOIN _link_entity na ON na.id = x.a "
-            "JOIN _link_entity nb ON nb.id = x.b JOIN _link_place p ON p.place = x.label"
-        )
-        for table, sql in ((PAIRS, pairs), (EVIDENCE, evidence)):
-            if append:
-                engine.execute(f"INSERT INTO {quote(table)} {sql}")
-            else:
-                engine.materialise(table, sql)
+        if append:
+            engine.execute(f"INSERT INTO {quote(PAIRS)} {pairs}")
+        else:
+            engine.materialise(PAIRS, pairs)
 
 
 def check_obs_ids(engine: Engine) -> None:
@@ -745,6 +826,7 @@ __all__ = [
     "PAIRS",
     "PRESENCE_CAP",
     "REPORT_BITS",
+    "UNIT_JOIN_ROWS_PER_GIB",
     "WINDOWS",
     "Sides",
     "alibi_pairs_sql",
@@ -755,10 +837,12 @@ __all__ = [
     "devices_sql",
     "evidence_sql",
     "haversine_sql",
+    "join_rows_sql",
     "near_sql",
     "prepare",
     "run",
     "score",
     "sides",
+    "unit_batches",
     "units_sql",
 ]
