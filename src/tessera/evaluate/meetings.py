@@ -28,6 +28,13 @@ people the workspace never sees cannot be found.
   discreet against the truth's discreet meetings (a discreet truth meeting counts as
   found only when a detected meeting matching it is flagged discreet), with the same
   counts.
+- ``network.meeting.contact.*`` and ``network.meeting.no_contact.*``: the same figures
+  (precision, recall, F1, counts) split by whether two of the meeting's people (true
+  participants, or the people a detected meeting's members stand for) are joined in
+  the contact network (``net_contact``, between subjects standing for them). Most
+  co-presence of strangers cannot be told from a meeting at the resolution of cell
+  sectors; a contact can (see docs/network.md, Meetings). A detected meeting's side is
+  its own, so a true meeting is matched only by detected meetings on its side.
 """
 
 from __future__ import annotations
@@ -98,6 +105,38 @@ WHERE (d.building_id = t.building_id OR {dist} <= {MATCH_M})
   AND len(list_intersect(d.persons, t.participants)) >= 2
 """,
         )
+        ws.engine.temp_table(
+            "_eval_mt_contact",
+            f"""
+WITH k AS (SELECT DISTINCT least(x.person_id, y.person_id) AS p1,
+                           greatest(x.person_id, y.person_id) AS p2
+           FROM {tables.CONTACT} c JOIN _eval_subject_person x ON x.subject = c.a
+           JOIN _eval_subject_person y ON y.subject = c.b WHERE x.person_id <> y.person_id),
+people AS (SELECT 'found' AS side, meeting_id, persons FROM _eval_mt_found
+           UNION ALL SELECT 'true', meeting_id, participants FROM _eval_mt_true),
+one AS (SELECT side, meeting_id, unnest(persons) AS p1, persons FROM people),
+pairs AS (SELECT side, meeting_id, p1, unnest(persons) AS p2 FROM one)
+SELECT DISTINCT side, meeting_id FROM pairs JOIN k USING (p1, p2)
+""",
+        )
+        out: dict[str, float] = {}
+        for prefix, where in (
+            ("network.meeting.contact", "IN"),
+            ("network.meeting.no_contact", "NOT IN"),
+        ):
+            [split] = ws.engine.fetch_rows(
+                f"""
+WITH f AS (SELECT meeting_id FROM _eval_mt_found WHERE NOT discreet AND meeting_id {where}
+           (SELECT meeting_id FROM _eval_mt_contact WHERE side = 'found')),
+t AS (SELECT meeting_id FROM _eval_mt_true WHERE NOT discreet AND meeting_id {where}
+      (SELECT meeting_id FROM _eval_mt_contact WHERE side = 'true')),
+m AS (SELECT * FROM _eval_mt_match WHERE found_id IN (SELECT meeting_id FROM f)
+      AND true_id IN (SELECT meeting_id FROM t))
+SELECT (SELECT count(*) FROM f), (SELECT count(DISTINCT found_id) FROM m),
+       (SELECT count(*) FROM t), (SELECT count(DISTINCT true_id) FROM m)
+"""
+            )
+            out.update(_figures(prefix, *(int(v) for v in split)))
         rows = ws.engine.fetch_rows(
             """
 SELECT (SELECT count(*) FROM _eval_mt_found WHERE NOT discreet),
@@ -115,21 +154,25 @@ SELECT (SELECT count(*) FROM _eval_mt_found WHERE NOT discreet),
     found, found_ok, true, true_ok, dfound, dfound_ok, dtrue, dtrue_ok = (int(v) for v in rows[0])
     if not true and not dtrue:
         raise SkipProvider("no true meeting has two participants with stays in the workspace")
-    out: dict[str, float] = {}
-    for prefix, (f, f_ok, t, t_ok) in (
-        ("network.meeting", (found, found_ok, true, true_ok)),
-        ("network.meeting_discreet", (dfound, dfound_ok, dtrue, dtrue_ok)),
-    ):
-        precision, _, _ = precision_recall_f1(f_ok, f, t)
-        _, recall, _ = precision_recall_f1(t_ok, f, t)
-        total = precision + recall
-        out[f"{prefix}.precision"] = precision
-        out[f"{prefix}.recall"] = recall
-        out[f"{prefix}.f1"] = 2 * precision * recall / total if total else 0.0
-        out[f"{prefix}.detected"] = float(f)
-        out[f"{prefix}.true"] = float(t)
-        out[f"{prefix}.matched_true"] = float(t_ok)
+    out.update(_figures("network.meeting", found, found_ok, true, true_ok))
+    out.update(_figures("network.meeting_discreet", dfound, dfound_ok, dtrue, dtrue_ok))
     return out
+
+
+def _figures(prefix: str, f: int, f_ok: int, t: int, t_ok: int) -> dict[str, float]:
+    """Precision (``f_ok`` of ``f`` detected match), recall (``t_ok`` of ``t`` true are
+    matched), F1 and the counts, under ``prefix``."""
+    precision, _, _ = precision_recall_f1(f_ok, f, t)
+    _, recall, _ = precision_recall_f1(t_ok, f, t)
+    total = precision + recall
+    return {
+        f"{prefix}.precision": precision,
+        f"{prefix}.recall": recall,
+        f"{prefix}.f1": 2 * precision * recall / total if total else 0.0,
+        f"{prefix}.detected": float(f),
+        f"{prefix}.true": float(t),
+        f"{prefix}.matched_true": float(t_ok),
+    }
 
 
 PROVIDERS = (
@@ -141,6 +184,7 @@ PROVIDERS = (
         tables=(
             tables.MEETING,
             tables.MEETING_MEMBER,
+            tables.CONTACT,
             life.STAY,
             "resolution_record",
         ),
