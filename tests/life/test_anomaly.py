@@ -423,8 +423,8 @@ def test_the_place_model_in_batches_of_subjects_gives_the_same_anomalies(
         with ws.engine.transaction():
             anomalies(ws.engine)
         return ws.engine.fetch_rows(
-            f"SELECT subject, kind, started_at, finished_at, place_id, round(score, 9), "
-            f"round(baseline, 9), evidence FROM {ANOMALY} ORDER BY anomaly_id"
+            f"SELECT subject, kind, started_at, finished_at, place_id, score, baseline, "
+            f"evidence FROM {ANOMALY} ORDER BY anomaly_id"
         )
 
     whole = run()

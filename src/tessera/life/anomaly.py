@@ -23,7 +23,11 @@ day out), in hours, smoothed down a ladder of coarser profiles with
     P    = (c(w, h, x) + K Pwh) / (n(w, h) + K)      same weekday and hour
 
 ``c`` are the hours in state ``x`` and ``n`` all hours, without day ``D``. The surprise
-of the hour is ``-log2 P`` bits.
+of the hour is ``-log2 P`` bits. The hours are added as whole milliseconds and the bits
+with :func:`~tessera.engines.base.exact_sum`, so every figure is the same whatever
+order an engine adds in: two runs on one workspace write identical tables (on
+`district` they differed in the last bits of about 25,000 rows, and now and then by a
+whole anomaly near a threshold, while the hours were DOUBLE fractions).
 
 Kinds (``score`` / ``baseline``):
 
@@ -74,7 +78,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tessera.engines.base import literal, quote
+from tessera.engines.base import exact_sum, literal, quote
 from tessera.life import tables
 from tessera.life.routine import CALENDAR, CODES, SLICES, SLOT_PLACE, prepare_codes, prepare_slices
 from tessera.life.settings import local_timezone
@@ -123,6 +127,8 @@ DARK_MIN_OTHER_HOURS = 72
 # one pass took as long as eight batches (28 to 31 s) at the same peak memory
 PLACE_MODEL_BATCH_HOURS = 2_000_000
 
+# the place model adds milliseconds (BIGINT), so its sums are exact in any order
+HOUR_MS = 3_600_000
 # the place model's sums: level name -> grouping columns after the subject's code
 # (l_: hours in the state, n_: hours in any state; d_: the same on the row's own day)
 _LEVELS: dict[str, tuple[str, ...]] = {
@@ -325,16 +331,17 @@ def _place_model(temp: TempFn, batches: int = 1, batch: int = 0) -> None:
         "_an_sp",
         f"""
 WITH d AS (SELECT DISTINCT code, day FROM {SLOT_PLACE} WHERE {mine}),
-k AS (SELECT code, e, place_id, seconds / 3600.0 AS h FROM {SLOT_PLACE} WHERE {mine}),
+k AS (SELECT code, e, place_id, CAST(round(seconds * 1000) AS BIGINT) AS ms
+      FROM {SLOT_PLACE} WHERE {mine}),
 u AS (
   SELECT d.code, l.e, {UNKNOWN_PLACE} AS place_id,
-         greatest(1.0 - coalesce(sum(k.h), 0), 0) AS h
+         greatest({HOUR_MS} - coalesce(sum(k.ms), 0), 0) AS ms
   FROM d JOIN {CALENDAR} l USING (day)
   LEFT JOIN k ON k.code = d.code AND k.e = l.e
   GROUP BY d.code, l.e
-), a AS (SELECT * FROM k UNION ALL SELECT * FROM u WHERE h > 1e-9)
+), a AS (SELECT * FROM k UNION ALL SELECT * FROM u WHERE ms > 0)
 SELECT a.code, l.day, any_value(l.dow) AS dow, l.hour, any_value(l.wk) AS wk, a.place_id,
-       sum(a.h) AS h
+       CAST(sum(a.ms) AS BIGINT) AS ms, sum(a.ms) / {HOUR_MS}.0 AS h
 FROM a JOIN {CALENDAR} l USING (e)
 GROUP BY a.code, l.day, l.hour, a.place_id
 """,
@@ -342,7 +349,7 @@ GROUP BY a.code, l.day, l.hour, a.place_id
     temp(
         "_an_subject",
         "SELECT code, count(DISTINCT day) AS days, count(DISTINCT place_id) AS n_places, "
-        f"sum(h) FILTER (WHERE place_id <> {UNKNOWN_PLACE}) AS known_hours "
+        f"sum(ms) FILTER (WHERE place_id <> {UNKNOWN_PLACE}) / {HOUR_MS}.0 AS known_hours "
         "FROM _an_sp GROUP BY code",
     )
     # hours per subject at each level of the ladder, and on each day of the subject,
@@ -351,7 +358,10 @@ GROUP BY a.code, l.day, l.hour, a.place_id
     # infers), which explodes inside a transaction
     for name, keys in _LEVELS.items():
         cols = ", ".join(["code", *keys])
-        temp(f"_an_{name}", f"SELECT {cols}, sum(h) AS v FROM _an_sp GROUP BY {cols}")
+        temp(
+            f"_an_{name}",
+            f"SELECT {cols}, CAST(sum(ms) AS BIGINT) AS v FROM _an_sp GROUP BY {cols}",
+        )
     current = "_an_sp"
     for step, pair in enumerate(_LEVEL_PAIRS):
         joins = " ".join(
@@ -368,16 +378,16 @@ GROUP BY a.code, l.day, l.hour, a.place_id
         f"""
 WITH loo AS (
   -- the other days' hours: the row's own day taken out at every level
-  SELECT x.code, x.day, x.dow, x.hour, x.wk, x.place_id, x.h, u.n_places,
-         {_loo("l_dh", "h")} AS c_dh, {_loo("n_dh", "d_h")} AS n_dh,
-         {_loo("l_th", "h")} AS c_th, {_loo("n_th", "d_h")} AS n_th,
-         {_loo("l_h", "h")} AS c_h, {_loo("n_h", "d_h")} AS n_h,
+  SELECT x.code, x.day, x.dow, x.hour, x.wk, x.place_id, x.ms, x.h, u.n_places,
+         {_loo("l_dh", "ms")} AS c_dh, {_loo("n_dh", "d_h")} AS n_dh,
+         {_loo("l_th", "ms")} AS c_th, {_loo("n_th", "d_h")} AS n_th,
+         {_loo("l_h", "ms")} AS c_h, {_loo("n_h", "d_h")} AS n_h,
          {_loo("l_0", "d_p")} AS c_0, {_loo("n_0", "d_0")} AS n_0
   FROM {current} x JOIN _an_subject u ON u.code = x.code
 ), p0 AS (SELECT *, (c_0 + {k} / (n_places + 1)) / (n_0 + {k}) AS p_0 FROM loo),
 ph AS (SELECT *, (c_h + {k} * p_0) / (n_h + {k}) AS p_h FROM p0),
 pt AS (SELECT *, (c_th + {k} * p_h) / (n_th + {k}) AS p_th FROM ph)
-SELECT code, day, dow, hour, wk, place_id, h, c_0, n_dh,
+SELECT code, day, dow, hour, wk, place_id, ms, h, c_0, n_dh,
        (c_dh + {k} * p_th) / (n_dh + {k}) AS p,
        -log2((c_dh + {k} * p_th) / (n_dh + {k})) AS bits
 FROM pt
@@ -386,9 +396,9 @@ FROM pt
 
 
 def _loo(total: str, own: str) -> str:
-    """``total - own`` hours, rounded to a millisecond's worth so that a place seen on no
-    other day has exactly zero hours there (not a rounding residue)."""
-    return f"greatest(round({total} - {own}, 6), 0)"
+    """``total - own`` milliseconds (exact integers, so a place seen on no other day has
+    exactly zero hours there), in hours."""
+    return f"(greatest({total} - {own}, 0) / {HOUR_MS}.0)"
 
 
 def _unusual_sql() -> str:
@@ -447,9 +457,10 @@ def _break_sql(zone: str) -> str:
     hour_bits = -math.log2(BREAK_HOUR_P)
     return f"""
 WITH d AS (
-  SELECT code, day, any_value(wk) AS wk, sum(h * bits) AS bits,
-         coalesce(sum(h) FILTER (WHERE bits >= {hour_bits}), 0) AS surprising,
-         coalesce(sum(h) FILTER (WHERE place_id <> {UNKNOWN_PLACE}), 0) AS known
+  SELECT code, day, any_value(wk) AS wk, {exact_sum("h * bits")} AS bits,
+         coalesce(sum(ms) FILTER (WHERE bits >= {hour_bits}), 0) / {HOUR_MS}.0 AS surprising,
+         coalesce(sum(ms) FILTER (WHERE place_id <> {UNKNOWN_PLACE}), 0) / {HOUR_MS}.0
+           AS known
   FROM _an_p GROUP BY code, day
 ), e AS (SELECT * FROM d WHERE known >= {BREAK_MIN_HOURS}),
 all_days AS (SELECT code, median(surprising) AS ms, median(bits) AS mb, count(*) AS days
@@ -561,7 +572,7 @@ x AS (
 ), q0 AS (SELECT *, (s_0 + 0.5) / (n_0 + 1.0) AS q_0 FROM x),
 qh AS (SELECT *, (s_h + {k} * q_0) / (n_h + {k}) AS q_h FROM q0),
 ql AS (SELECT *, (s_l + {k} * q_h) / (n_l + {k}) AS q FROM qh)
-SELECT gap_id, sum(g * -log2(q)) AS bits, sum(g * q) AS expected,
+SELECT gap_id, {exact_sum("g * -log2(q)")} AS bits, {exact_sum("g * q")} AS expected,
        any_value(n_0) AS other_hours, any_value(s_0) AS other_silent
 FROM ql GROUP BY gap_id
 """,
