@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -252,24 +253,19 @@ def test_units_in_batches_of_a_give_the_same_pairs_and_evidence(
         assert _tables(scored) == whole, n
 
 
-def test_unit_batches_follow_the_bucketed_join_and_the_memory(
+def test_unit_batches_follow_a_s_rows_and_the_memory(
     scored: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The batch count is the bucketed join's rows over the rows allowed per GiB of the
-    engine's memory (at least one GiB's worth); one pass, with no count, where the
-    engine spills every operator itself (memory_bytes None)."""
+    """The batch count is a's rows times the kind's fanout over the rows allowed per GiB
+    of the engine's memory (at least one GiB's worth); one pass, with no count, where
+    the engine spills every operator itself (memory_bytes None)."""
     engine = scored.engine
     with engine.transaction(), engine.temp_tables() as temp:
         cotravel.prepare(temp, None)
         s = cotravel.sides(temp, "vehicle_device")
-        # the count is of the row pairs the join makes before its exact gap filter
-        w = s.window_s * 1000
-        [(naive,)] = engine.fetch_rows(
-            f"SELECT count(*) FROM {s.left} l, (VALUES (-1), (0), (1)) o(s), {s.right} r "
-            f"WHERE r.k = l.k AND r.t // {w} = l.t // {w} + o.s"
-        )
-        [(rows,)] = engine.fetch_rows(cotravel.join_rows_sql(s))
-        assert rows == naive > 0
+        [(left,)] = engine.fetch_rows(f"SELECT count(*) FROM {s.left}")
+        rows = left * cotravel.JOIN_FANOUT["vehicle_device"]
+        assert rows > 0
         monkeypatch.setattr(cotravel, "UNIT_JOIN_ROWS_PER_GIB", rows)
         seen = []
         for memory in (2**30, 2**29, 2**31, None):
@@ -278,7 +274,26 @@ def test_unit_batches_follow_the_bucketed_join_and_the_memory(
         monkeypatch.setattr(cotravel, "UNIT_JOIN_ROWS_PER_GIB", -(-rows // 3))
         monkeypatch.setattr(engine, "memory_bytes", lambda: 2**30)
         seen.append(cotravel.unit_batches(engine, s))
-    assert seen == [1, 1, 1, 1, 3]
+        monkeypatch.setattr(engine, "memory_bytes", lambda: 3 * 2**30)
+        seen.append(cotravel.unit_batches(engine, s))
+    assert seen == [1, 1, 1, 1, 3, 1]
+
+
+def test_the_join_fanout_bounds_the_join_on_a_simulated_district(
+    linked: tuple[Path, Path],
+) -> None:
+    """The batch count's estimate (a's rows times JOIN_FANOUT) is at least the rows the
+    bucketed join really makes (join_rows_sql), for every kind, on the simulated
+    600-person workspace (rolled back)."""
+    _, path = linked
+    with Workspace.open(path) as ws, ws.engine.transaction(), ws.engine.temp_tables() as temp:
+        cotravel.prepare(temp, "link_plate_read")
+        for kind in cotravel.WINDOWS:
+            with ws.engine.temp_tables() as sides:
+                s = cotravel.sides(sides, kind)
+                [(left,)] = ws.engine.fetch_rows(f"SELECT count(*) FROM {s.left}")
+                [(rows,)] = ws.engine.fetch_rows(cotravel.join_rows_sql(s))
+                assert 0 < rows <= left * cotravel.JOIN_FANOUT[kind], kind
 
 
 def test_inputs_are_not_changed(ws: Workspace) -> None:

@@ -71,7 +71,7 @@ thousand rows), not from every event. Then, per kind:
 
 Phases 1 to 4 decide every pair of an a from a's units alone, so where the engine's
 memory is bounded they run in batches of a's (entity id modulo the batch count, from
-the size of the bucketed join: :func:`unit_batches`), each batch's evidence written
+a's rows and the memory: :func:`unit_batches`), each batch's evidence written
 before the next batch's units are made; one pass on Spark, whose operators spill. The
 rows are the same either way. Each kind's working tables are dropped as soon as they
 are no longer needed (a batch's units once its pairs are kept, the rest before the
@@ -119,10 +119,17 @@ ALIBI_M = 2500.0
 ALIBI_TOP = 5
 ALIBI_REL = 0.3
 # Where the engine's memory is bounded, units are made in batches of a's with at most
-# this many rows of the bucketed join per GiB (see ``unit_batches``). On `district` the
-# vehicle-device join makes 111.5 M rows (64.0 M units, 9.5 GiB resident while they are
-# made): one batch at DuckDB's 11.2 GiB, and ten where the city's join is ten times it.
-UNIT_JOIN_ROWS_PER_GIB = 15_000_000
+# this many rows of the bucketed join per GiB of it (see ``unit_batches``): DuckDB's
+# grouping spills past its memory limit, and up to about two and a half times it costs
+# less than a batch more (the 100 M benchmark at 5.5 GiB: 211 s in one pass, 237 s
+# with its vehicle-device units in 2 batches and device-device in 4), but the city
+# tier's units in one pass filled a 51 GB disk.
+UNIT_JOIN_ROWS_PER_GIB = 50_000_000
+# The join's rows per row of a, per kind, for that count (a bound on those measured,
+# join_rows_sql: vehicle-device 32.6 on `district` and 23.4 on the 100 M benchmark,
+# device-device 8.6 and 9.8, vehicle-vehicle 5.7 and 4.8), so that the count is a's
+# rows alone: counting the join itself took 12.6 s at 100 M events.
+JOIN_FANOUT = {"vehicle_device": 35, "device_device": 10, "vehicle_vehicle": 6}
 # The alibi join's time buckets are this many windows wide (see ``alibi_sql``).
 ALIBI_BUCKETS = 4
 
@@ -608,7 +615,8 @@ def alibi_pairs_sql(kept: str) -> str:
 def join_rows_sql(s: Sides) -> str:
     """The number of row pairs the bucketed equality join of :func:`units_sql` makes
     before its exact gap filter and grouping: per join key and bucket, a's rows (one per
-    shift) times b's, summed. Two grouped scans, no join of rows."""
+    shift) times b's, summed (two grouped scans, no join of rows). The stage estimates
+    it from a's rows (:data:`JOIN_FANOUT`); this is the measure behind that."""
     wms = s.window_s * 1000
     shifts = ", ".join(f"({k})" for k in s.shifts)
     return f"""
@@ -623,15 +631,15 @@ JOIN r ON r.k = l.k AND r.bucket = l.bucket
 def unit_batches(engine: Engine, s: Sides) -> int:
     """How many batches of a's the units of ``s`` are made in: one where the engine
     spills every operator by itself (:meth:`Engine.memory_bytes` None: Spark), else as
-    many as keep the bucketed join (:func:`join_rows_sql`) within
-    :data:`UNIT_JOIN_ROWS_PER_GIB` per GiB of the engine's memory (at least one GiB's
-    worth)."""
+    many as keep the bucketed join, estimated as a's rows times :data:`JOIN_FANOUT`,
+    within :data:`UNIT_JOIN_ROWS_PER_GIB` per GiB of the engine's memory (at least one
+    GiB's worth)."""
     memory = engine.memory_bytes()
     if memory is None:
         return 1
-    [(rows,)] = engine.fetch_rows(join_rows_sql(s))
+    [(left,)] = engine.fetch_rows(f"SELECT count(*) FROM {s.left}")
     per_batch = UNIT_JOIN_ROWS_PER_GIB * max(1.0, memory / 2**30)
-    return max(1, math.ceil(int(rows) / per_batch))
+    return max(1, math.ceil(int(left) * JOIN_FANOUT[s.kind] / per_batch))
 
 
 def _batch(s: Sides, i: int, n: int) -> Sides:
@@ -822,6 +830,7 @@ __all__ = [
     "CROWD",
     "DEVICES",
     "EVIDENCE",
+    "JOIN_FANOUT",
     "MIN_UNITS",
     "PAIRS",
     "PRESENCE_CAP",
