@@ -253,38 +253,55 @@ def test_units_in_batches_of_a_give_the_same_pairs_and_evidence(
         assert _tables(scored) == whole, n
 
 
-def test_unit_batches_follow_a_s_rows_and_the_memory(
+def test_unit_batches_follow_a_s_rows_the_memory_and_the_disk(
     scored: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The batch count is a's rows times the kind's fanout over the rows allowed per GiB
-    of the engine's memory (at least one GiB's worth); one pass, with no count, where
-    the engine spills every operator itself (memory_bytes None)."""
+    """The batch count is a's rows times the kind's units per row, at UNIT_BYTES each,
+    over the engine's memory (at least a GiB) and SPILL_SHARE of the free space it
+    spills to; one pass, with no count, where the engine spills every operator itself
+    (memory_bytes None)."""
     engine = scored.engine
+    gib = 2**30
     with engine.transaction(), engine.temp_tables() as temp:
         cotravel.prepare(temp, None)
         s = cotravel.sides(temp, "vehicle_device")
         [(left,)] = engine.fetch_rows(f"SELECT count(*) FROM {s.left}")
-        rows = left * cotravel.JOIN_FANOUT["vehicle_device"]
-        assert rows > 0
-        monkeypatch.setattr(cotravel, "UNIT_JOIN_ROWS_PER_GIB", rows)
+        assert left > 0
+        # one GiB's worth of units: a GiB of memory and no disk, or half a GiB and two
+        # of free disk (half of it counted), are one batch each
+        units = gib // cotravel.UNIT_BYTES
+        monkeypatch.setattr(cotravel, "UNIT_FANOUT", {"vehicle_device": units // left})
         seen = []
-        for memory in (2**30, 2**29, 2**31, None):
+        for memory, disk in ((gib, 0), (gib // 2, 0), (gib, 2 * gib), (None, 0), (gib, None)):
             monkeypatch.setattr(engine, "memory_bytes", lambda m=memory: m)
+            monkeypatch.setattr(engine, "spill_free_bytes", lambda d=disk: d)
             seen.append(cotravel.unit_batches(engine, s))
-        monkeypatch.setattr(cotravel, "UNIT_JOIN_ROWS_PER_GIB", -(-rows // 3))
-        monkeypatch.setattr(engine, "memory_bytes", lambda: 2**30)
-        seen.append(cotravel.unit_batches(engine, s))
-        monkeypatch.setattr(engine, "memory_bytes", lambda: 3 * 2**30)
-        seen.append(cotravel.unit_batches(engine, s))
-    assert seen == [1, 1, 1, 1, 3, 1]
+        monkeypatch.setattr(cotravel, "UNIT_FANOUT", {"vehicle_device": 3 * units // left})
+        for memory, disk in ((gib, 0), (gib, 2 * gib), (gib, 4 * gib)):
+            monkeypatch.setattr(engine, "memory_bytes", lambda m=memory: m)
+            monkeypatch.setattr(engine, "spill_free_bytes", lambda d=disk: d)
+            seen.append(cotravel.unit_batches(engine, s))
+    assert seen == [1, 1, 1, 1, 1, 3, 2, 1]
 
 
-def test_the_join_fanout_bounds_the_join_on_a_simulated_district(
+def test_duckdb_reports_the_free_space_it_spills_to(ws: Workspace) -> None:
+    """The workspace spills into its own folder (which may not exist before DuckDB first
+    spills): the free space is that of the disk the workspace is on."""
+    import shutil
+
+    [(folder,)] = ws.engine.fetch_rows("SELECT current_setting('temp_directory')")
+    assert str(folder).startswith(str(ws.path))
+    free = ws.engine.spill_free_bytes()
+    assert free is not None
+    assert abs(free - shutil.disk_usage(ws.path).free) < 2**30
+
+
+def test_the_unit_fanout_bounds_the_units_on_a_simulated_district(
     linked: tuple[Path, Path],
 ) -> None:
-    """The batch count's estimate (a's rows times JOIN_FANOUT) is at least the rows the
-    bucketed join really makes (join_rows_sql), for every kind, on the simulated
-    600-person workspace (rolled back)."""
+    """The batch count's estimate (a's rows times UNIT_FANOUT) is at least the units
+    each kind really makes, on the simulated 600-person workspace (rolled back); the
+    join they come from (join_rows_sql) holds at least as many rows."""
     _, path = linked
     with Workspace.open(path) as ws, ws.engine.transaction(), ws.engine.temp_tables() as temp:
         cotravel.prepare(temp, "link_plate_read")
@@ -292,8 +309,10 @@ def test_the_join_fanout_bounds_the_join_on_a_simulated_district(
             with ws.engine.temp_tables() as sides:
                 s = cotravel.sides(sides, kind)
                 [(left,)] = ws.engine.fetch_rows(f"SELECT count(*) FROM {s.left}")
+                [(units,)] = ws.engine.fetch_rows(f"SELECT count(*) FROM ({cotravel.units_sql(s)})")
                 [(rows,)] = ws.engine.fetch_rows(cotravel.join_rows_sql(s))
-                assert 0 < rows <= left * cotravel.JOIN_FANOUT[kind], kind
+                assert 0 < units <= left * cotravel.UNIT_FANOUT[kind], kind
+                assert units <= rows, kind
 
 
 def test_inputs_are_not_changed(ws: Workspace) -> None:

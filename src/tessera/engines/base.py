@@ -244,6 +244,11 @@ class Engine(ABC):
         each extra statement only costs time (Spark: a job and a Parquet write)."""
         return None
 
+    def spill_free_bytes(self) -> int | None:
+        """The free space where the engine spills what exceeds its memory, in bytes; None
+        where the engine does not say (then stages plan by memory alone)."""
+        return None
+
 
 def quote(identifier: str) -> str:
     """Quote an SQL identifier (double quotes, embedded quotes doubled)."""

@@ -71,7 +71,7 @@ thousand rows), not from every event. Then, per kind:
 
 Phases 1 to 4 decide every pair of an a from a's units alone, so where the engine's
 memory is bounded they run in batches of a's (entity id modulo the batch count, from
-a's rows and the memory: :func:`unit_batches`), each batch's evidence written
+a's rows, the memory and the free disk: :func:`unit_batches`), each batch's evidence written
 before the next batch's units are made; one pass on Spark, whose operators spill. The
 rows are the same either way. Each kind's working tables are dropped as soon as they
 are no longer needed (a batch's units once its pairs are kept, the rest before the
@@ -118,18 +118,21 @@ ALIBI_M = 2500.0
 # pairs in some entity's top five are strong on both sides (docs/performance.md).
 ALIBI_TOP = 5
 ALIBI_REL = 0.3
-# Where the engine's memory is bounded, units are made in batches of a's with at most
-# this many rows of the bucketed join per GiB of it (see ``unit_batches``): DuckDB's
-# grouping spills past its memory limit, and up to about two and a half times it costs
-# less than a batch more (the 100 M benchmark at 5.5 GiB: 211 s in one pass, 237 s
-# with its vehicle-device units in 2 batches and device-device in 4), but the city
-# tier's units in one pass filled a 51 GB disk.
-UNIT_JOIN_ROWS_PER_GIB = 50_000_000
-# The join's rows per row of a, per kind, for that count (a bound on those measured,
-# join_rows_sql: vehicle-device 32.6 on `district` and 23.4 on the 100 M benchmark,
-# device-device 8.6 and 9.8, vehicle-vehicle 5.7 and 4.8), so that the count is a's
-# rows alone: counting the join itself took 12.6 s at 100 M events.
-JOIN_FANOUT = {"vehicle_device": 35, "device_device": 10, "vehicle_vehicle": 6}
+# Where the engine's memory is bounded, units are made in batches of a's (see
+# ``unit_batches``), each expected to need at most the memory plus SPILL_SHARE of the
+# free space where the engine spills, at UNIT_BYTES per unit. DuckDB's grouping spills
+# past its memory limit, and a spill costs less than a batch more, which scans b's side
+# again (the 100 M benchmark at 5.5 GiB: 211 s in one pass, 237 s with vehicle-device
+# in 2 batches and device-device in 4), but the city tier's vehicle-device units, in
+# one pass and then in a third of them, filled a disk with 47 GB free: about 250 bytes
+# per unit held or spilled (100 on `district`, held in memory).
+UNIT_BYTES = 250
+SPILL_SHARE = 0.5
+# Units per row of a, per kind, for that estimate (bounds on those measured: vehicle-
+# device 18.7 on `district` and 15.2 on the 100 M benchmark, device-device 2.5 and 2.9,
+# vehicle-vehicle 1.5 and 1.2; join_rows_sql measures the join behind them), so that
+# the count is a's rows alone: counting the join itself took 12.6 s at 100 M events.
+UNIT_FANOUT = {"vehicle_device": 20, "device_device": 3, "vehicle_vehicle": 2}
 # The alibi join's time buckets are this many windows wide (see ``alibi_sql``).
 ALIBI_BUCKETS = 4
 
@@ -615,8 +618,8 @@ def alibi_pairs_sql(kept: str) -> str:
 def join_rows_sql(s: Sides) -> str:
     """The number of row pairs the bucketed equality join of :func:`units_sql` makes
     before its exact gap filter and grouping: per join key and bucket, a's rows (one per
-    shift) times b's, summed (two grouped scans, no join of rows). The stage estimates
-    it from a's rows (:data:`JOIN_FANOUT`); this is the measure behind that."""
+    shift) times b's, summed (two grouped scans, no join of rows): what the units are
+    made from (:data:`UNIT_FANOUT`)."""
     wms = s.window_s * 1000
     shifts = ", ".join(f"({k})" for k in s.shifts)
     return f"""
@@ -631,15 +634,16 @@ JOIN r ON r.k = l.k AND r.bucket = l.bucket
 def unit_batches(engine: Engine, s: Sides) -> int:
     """How many batches of a's the units of ``s`` are made in: one where the engine
     spills every operator by itself (:meth:`Engine.memory_bytes` None: Spark), else as
-    many as keep the bucketed join, estimated as a's rows times :data:`JOIN_FANOUT`,
-    within :data:`UNIT_JOIN_ROWS_PER_GIB` per GiB of the engine's memory (at least one
-    GiB's worth)."""
+    many as keep each batch's units (a's rows times :data:`UNIT_FANOUT`, at
+    :data:`UNIT_BYTES` each) within the engine's memory (at least a GiB) plus
+    :data:`SPILL_SHARE` of the free space it spills to
+    (:meth:`Engine.spill_free_bytes`)."""
     memory = engine.memory_bytes()
     if memory is None:
         return 1
     [(left,)] = engine.fetch_rows(f"SELECT count(*) FROM {s.left}")
-    per_batch = UNIT_JOIN_ROWS_PER_GIB * max(1.0, memory / 2**30)
-    return max(1, math.ceil(int(left) * JOIN_FANOUT[s.kind] / per_batch))
+    room = max(memory, 2**30) + SPILL_SHARE * (engine.spill_free_bytes() or 0)
+    return max(1, math.ceil(int(left) * UNIT_FANOUT[s.kind] * UNIT_BYTES / room))
 
 
 def _batch(s: Sides, i: int, n: int) -> Sides:
@@ -830,12 +834,13 @@ __all__ = [
     "CROWD",
     "DEVICES",
     "EVIDENCE",
-    "JOIN_FANOUT",
     "MIN_UNITS",
     "PAIRS",
     "PRESENCE_CAP",
     "REPORT_BITS",
-    "UNIT_JOIN_ROWS_PER_GIB",
+    "SPILL_SHARE",
+    "UNIT_BYTES",
+    "UNIT_FANOUT",
     "WINDOWS",
     "Sides",
     "alibi_pairs_sql",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -187,6 +188,14 @@ class DuckDBEngine(Engine):
         # DuckDB's hash tables and joins spill, but not every operator does, and a
         # transaction's temporary tables count too: stages batch to its memory_limit
         return parse_size(self._setting("memory_limit"))
+
+    def spill_free_bytes(self) -> int | None:
+        # the temporary directory may not exist until DuckDB first spills: measure the
+        # nearest folder that does
+        folder = Path(self._setting("temp_directory") or ".").absolute()
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        return shutil.disk_usage(folder).free
 
     def _setting(self, name: str) -> str:
         return str(self.fetch_rows(f"SELECT current_setting('{name}')")[0][0])
