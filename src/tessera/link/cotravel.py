@@ -123,15 +123,18 @@ ALIBI_REL = 0.3
 # free space where the engine spills, at UNIT_BYTES per unit. DuckDB's grouping spills
 # past its memory limit, and a spill costs less than a batch more, which scans b's side
 # again (the 100 M benchmark at 5.5 GiB: 211 s in one pass, 237 s with vehicle-device
-# in 2 batches and device-device in 4), but the city tier's vehicle-device units, in
-# one pass and then in a third of them, filled a disk with 47 GB free: about 250 bytes
-# per unit held or spilled (100 on `district`, held in memory).
+# in 2 batches and device-device in 4). On `district` the vehicle-device units took
+# about 160 bytes each in memory (64.0 M units, 9.5 GiB resident); a spill's rows are
+# larger.
 UNIT_BYTES = 250
 SPILL_SHARE = 0.5
 # Units per row of a, per kind, for that estimate (bounds on those measured: vehicle-
 # device 18.7 on `district` and 15.2 on the 100 M benchmark, device-device 2.5 and 2.9,
 # vehicle-vehicle 1.5 and 1.2; join_rows_sql measures the join behind them), so that
 # the count is a's rows alone: counting the join itself took 12.6 s at 100 M events.
+# Where devices are much denser around cameras the estimate is too low: the city tier's
+# vehicle-device join makes 314 rows per plate read (33 on `district`, 23 at 100 M),
+# and its units do not fit this project's 2-core VM in any batches (docs/performance.md).
 UNIT_FANOUT = {"vehicle_device": 20, "device_device": 3, "vehicle_vehicle": 2}
 # The alibi join's time buckets are this many windows wide (see ``alibi_sql``).
 ALIBI_BUCKETS = 4
