@@ -10,6 +10,7 @@ engine and the operation.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -248,6 +249,20 @@ class Engine(ABC):
         """The free space where the engine spills what exceeds its memory, in bytes; None
         where the engine does not say (then stages plan by memory alone)."""
         return None
+
+
+def memory_batches(
+    engine: Engine, size: Callable[[], int], per_gib: float, *, spill_share: float = 0.0
+) -> int:
+    """How many batches work of ``size()`` (rows, bytes: any unit of which ``per_gib``
+    fit in a GiB) is split into so that each fits the engine's memory (at least a GiB)
+    plus ``spill_share`` of the free space it spills to; one, without calling ``size``,
+    where the engine spills every operator itself (:meth:`Engine.memory_bytes` None)."""
+    memory = engine.memory_bytes()
+    if memory is None:
+        return 1
+    room = max(memory, 2**30) + spill_share * (engine.spill_free_bytes() or 0)
+    return max(1, math.ceil(size() * 2**30 / (per_gib * room)))
 
 
 def quote(identifier: str) -> str:

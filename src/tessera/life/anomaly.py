@@ -78,7 +78,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tessera.engines.base import exact_sum, literal, quote
+from tessera.engines.base import exact_sum, literal, memory_batches, quote
 from tessera.life import tables
 from tessera.life.routine import CALENDAR, CODES, SLICES, SLOT_PLACE, prepare_codes, prepare_slices
 from tessera.life.settings import local_timezone
@@ -309,12 +309,12 @@ def _place_model_batches(engine: Engine) -> int:
     :data:`PLACE_MODEL_BATCH_HOURS` per GiB of the engine's memory
     (:meth:`Engine.memory_bytes`; at least one GiB's worth), at least one; one where
     the engine spills every operator itself."""
-    memory = engine.memory_bytes()
-    if memory is None:
-        return 1
-    per_batch = PLACE_MODEL_BATCH_HOURS * max(1.0, memory / 2**30)
-    rows = engine.fetch_rows(f"SELECT count(*) FROM (SELECT DISTINCT code, day FROM {SLOT_PLACE})")
-    return max(1, math.ceil(int(rows[0][0]) * 24 / per_batch))
+
+    def hours() -> int:
+        sql = f"SELECT count(*) FROM (SELECT DISTINCT code, day FROM {SLOT_PLACE})"
+        return int(engine.fetch_rows(sql)[0][0]) * 24
+
+    return memory_batches(engine, hours, PLACE_MODEL_BATCH_HOURS)
 
 
 def _place_model(temp: TempFn, batches: int = 1, batch: int = 0) -> None:
@@ -341,7 +341,7 @@ u AS (
   GROUP BY d.code, l.e
 ), a AS (SELECT * FROM k UNION ALL SELECT * FROM u WHERE ms > 0)
 SELECT a.code, l.day, any_value(l.dow) AS dow, l.hour, any_value(l.wk) AS wk, a.place_id,
-       CAST(sum(a.ms) AS BIGINT) AS ms, sum(a.ms) / {HOUR_MS}.0 AS h
+       CAST(sum(a.ms) AS BIGINT) AS ms
 FROM a JOIN {CALENDAR} l USING (e)
 GROUP BY a.code, l.day, l.hour, a.place_id
 """,
@@ -378,7 +378,8 @@ GROUP BY a.code, l.day, l.hour, a.place_id
         f"""
 WITH loo AS (
   -- the other days' hours: the row's own day taken out at every level
-  SELECT x.code, x.day, x.dow, x.hour, x.wk, x.place_id, x.ms, x.h, u.n_places,
+  SELECT x.code, x.day, x.dow, x.hour, x.wk, x.place_id, x.ms, x.ms / {HOUR_MS}.0 AS h,
+         u.n_places,
          {_loo("l_dh", "ms")} AS c_dh, {_loo("n_dh", "d_h")} AS n_dh,
          {_loo("l_th", "ms")} AS c_th, {_loo("n_th", "d_h")} AS n_th,
          {_loo("l_h", "ms")} AS c_h, {_loo("n_h", "d_h")} AS n_h,

@@ -83,11 +83,10 @@ generated events.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from tessera.engines.base import Engine, TempFn, exact_sum, literal, quote
+from tessera.engines.base import Engine, TempFn, exact_sum, literal, memory_batches, quote
 from tessera.errors import StageError
 from tessera.link.keys import device_events_sql, haversine_sql, off_azimuth_sql, signal_db_sql
 
@@ -641,12 +640,12 @@ def unit_batches(engine: Engine, s: Sides) -> int:
     :data:`UNIT_BYTES` each) within the engine's memory (at least a GiB) plus
     :data:`SPILL_SHARE` of the free space it spills to
     (:meth:`Engine.spill_free_bytes`)."""
-    memory = engine.memory_bytes()
-    if memory is None:
-        return 1
-    [(left,)] = engine.fetch_rows(f"SELECT count(*) FROM {s.left}")
-    room = max(memory, 2**30) + SPILL_SHARE * (engine.spill_free_bytes() or 0)
-    return max(1, math.ceil(int(left) * UNIT_FANOUT[s.kind] * UNIT_BYTES / room))
+
+    def unit_bytes() -> int:
+        [(left,)] = engine.fetch_rows(f"SELECT count(*) FROM {s.left}")
+        return int(left) * UNIT_FANOUT[s.kind] * UNIT_BYTES
+
+    return memory_batches(engine, unit_bytes, 2**30, spill_share=SPILL_SHARE)
 
 
 def _batch(s: Sides, i: int, n: int) -> Sides:
@@ -745,26 +744,17 @@ def score(
         for name in release:
             engine.execute(f"DROP TABLE IF EXISTS {quote(name)}")
         batches = unit_batches(engine, s)
-        written = [append]
-
-        def write_evidence(ev: str) -> None:
-            sql = (
-                f"SELECT {literal(kind)} AS kind, na.name AS a, nb.name AS b, p.id AS place, "
-                f"{_date('x.day')} AS day, {_time('x.t_a')} AS t_a, {_time('x.t_b')} AS t_b, "
-                f"x.obs_a, x.obs_b FROM {ev} x JOIN _link_entity na ON na.id = x.a "
-                "JOIN _link_entity nb ON nb.id = x.b JOIN _link_place p ON p.place = x.label"
-            )
-            if written[0]:
-                engine.execute(f"INSERT INTO {quote(EVIDENCE)} {sql}")
-            else:
-                engine.materialise(EVIDENCE, sql)
-                written[0] = True
-
         parts = [f"_co_kept{i}" for i in range(batches)]
         for i, name in enumerate(parts):
             note = f" (batch {i + 1} of {batches})" if batches > 1 else ""
             _kept_units(engine, _batch(s, i, batches), temp, name, say, note)
-            write_evidence("_co_ev")
+            evidence = (
+                f"SELECT {literal(kind)} AS kind, na.name AS a, nb.name AS b, p.id AS place, "
+                f"{_date('x.day')} AS day, {_time('x.t_a')} AS t_a, {_time('x.t_b')} AS t_b, "
+                "x.obs_a, x.obs_b FROM _co_ev x JOIN _link_entity na ON na.id = x.a "
+                "JOIN _link_entity nb ON nb.id = x.b JOIN _link_place p ON p.place = x.label"
+            )
+            _write(engine, EVIDENCE, evidence, append=append or i > 0)
             engine.execute("DROP TABLE IF EXISTS _co_ev")
         if batches > 1:
             temp("_co_kept", " UNION ALL ".join(f"SELECT * FROM {n}" for n in parts))
@@ -785,10 +775,15 @@ def score(
             f"FROM {kept} k LEFT JOIN _co_alibi x ON x.a = k.a AND x.b = k.b "
             "JOIN _link_entity na ON na.id = k.a JOIN _link_entity nb ON nb.id = k.b"
         )
-        if append:
-            engine.execute(f"INSERT INTO {quote(PAIRS)} {pairs}")
-        else:
-            engine.materialise(PAIRS, pairs)
+        _write(engine, PAIRS, pairs, append=append)
+
+
+def _write(engine: Engine, table: str, sql: str, *, append: bool) -> None:
+    """Make ``table`` from the query ``sql``, or append its rows with ``append``."""
+    if append:
+        engine.execute(f"INSERT INTO {quote(table)} {sql}")
+    else:
+        engine.materialise(table, sql)
 
 
 def check_obs_ids(engine: Engine) -> None:
