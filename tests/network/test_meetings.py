@@ -20,7 +20,7 @@ T0 = "2026-10-05 18:00:00+00"
 
 
 def _at(minutes: int) -> str:
-    return f"TIMESTAMPTZ '{T0}' + INTERVAL {minutes} MINUTE"
+    return f"TIMESTAMPTZ '{T0}' + INTERVAL ({minutes}) MINUTE"
 
 
 @pytest.fixture
@@ -109,6 +109,21 @@ def test_at_home_of_one_and_work_of_the_other_is_no_meeting(engine: Engine) -> N
         f"SELECT subject, away_from_home_work FROM {tables.MEETING_MEMBER} ORDER BY subject"
     )
     assert members == [("person:a", False), ("person:c", True)]
+
+
+@pytest.mark.parametrize(("weeks", "met"), [(3, 0), (5, 1)])
+def test_a_place_is_routine_when_visited_weekly(engine: Engine, weeks: int, met: int) -> None:
+    """A and B were both at the cafe on 4 days. Over 3 weeks of stays that is at least
+    weekly, so the cafe is routine for both, neither is away, and their 90 minutes there
+    are no meeting; over 5 weeks it is not routine, and they meet (3 days alone, the
+    earlier rule, made it routine over any span)."""
+    for n, s in enumerate(("person:a", "person:b")):
+        _home(engine, s, n)
+        home = (CAFE[0] + 0.02 + n * 0.01, CAFE[1])
+        _stay(engine, s, -weeks * 7 * 1440, -weeks * 7 * 1440 + 60, 10 + n, f"HOME{n}", at=home)
+        _stay(engine, s, 0, 90, 1000 + n, "CAFE1")
+    engine.execute(f"UPDATE {life.PLACE} SET days = 4 WHERE place_id IN (1000, 1001)")
+    assert meetings(engine)[tables.MEETING] == met
 
 
 def test_short_overlap_is_no_meeting(engine: Engine) -> None:
