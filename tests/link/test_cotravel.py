@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -287,8 +288,6 @@ def test_unit_batches_follow_a_s_rows_the_memory_and_the_disk(
 def test_duckdb_reports_the_free_space_it_spills_to(ws: Workspace) -> None:
     """The workspace spills into its own folder (which may not exist before DuckDB first
     spills): the free space is that of the disk the workspace is on."""
-    import shutil
-
     [(folder,)] = ws.engine.fetch_rows("SELECT current_setting('temp_directory')")
     assert str(folder).startswith(str(ws.path))
     free = ws.engine.spill_free_bytes()

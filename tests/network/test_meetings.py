@@ -37,14 +37,16 @@ def engine() -> Iterator[Engine]:
 _next = iter(range(1, 10_000))
 
 
-def _home(eng: Engine, subject: str, n: int, building: str | None = None) -> None:
-    """Subject ``n`` lives 2 km north of the cafe, each in a separate building."""
+def _home(eng: Engine, subject: str, n: int, building: str | None = None) -> tuple[float, float]:
+    """Subject ``n`` lives 2 km north of the cafe, each in a separate building; returns
+    where."""
     lat, lon = CAFE[0] + 0.02 + n * 0.01, CAFE[1]
     building = building or f"HOME{n}"
     eng.execute(
         f"INSERT INTO {life.HOME_WORK} VALUES ('{subject}', 'person', 'home', {n * 100}, "
         f"{lat}, {lon}, '{building}', 0.9, 5, '{{}}')"
     )
+    return lat, lon
 
 
 def _stay(
@@ -118,8 +120,7 @@ def test_a_place_is_routine_when_visited_weekly(engine: Engine, weeks: int, met:
     are no meeting; over 5 weeks it is not routine, and they meet (3 days alone, the
     earlier rule, made it routine over any span)."""
     for n, s in enumerate(("person:a", "person:b")):
-        _home(engine, s, n)
-        home = (CAFE[0] + 0.02 + n * 0.01, CAFE[1])
+        home = _home(engine, s, n)
         _stay(engine, s, -weeks * 7 * 1440, -weeks * 7 * 1440 + 60, 10 + n, f"HOME{n}", at=home)
         _stay(engine, s, 0, 90, 1000 + n, "CAFE1")
     engine.execute(f"UPDATE {life.PLACE} SET days = 4 WHERE place_id IN (1000, 1001)")

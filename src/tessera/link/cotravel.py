@@ -747,16 +747,17 @@ def score(
         for name in release:
             engine.execute(f"DROP TABLE IF EXISTS {quote(name)}")
         batches = unit_batches(engine, s)
+        # each batch's evidence (_co_ev, made by _kept_units) with names and times
+        evidence = (
+            f"SELECT {literal(kind)} AS kind, na.name AS a, nb.name AS b, p.id AS place, "
+            f"{_date('x.day')} AS day, {_time('x.t_a')} AS t_a, {_time('x.t_b')} AS t_b, "
+            "x.obs_a, x.obs_b FROM _co_ev x JOIN _link_entity na ON na.id = x.a "
+            "JOIN _link_entity nb ON nb.id = x.b JOIN _link_place p ON p.place = x.label"
+        )
         parts = [f"_co_kept{i}" for i in range(batches)]
         for i, name in enumerate(parts):
             note = f" (batch {i + 1} of {batches})" if batches > 1 else ""
             _kept_units(engine, _batch(s, i, batches), temp, name, say, note)
-            evidence = (
-                f"SELECT {literal(kind)} AS kind, na.name AS a, nb.name AS b, p.id AS place, "
-                f"{_date('x.day')} AS day, {_time('x.t_a')} AS t_a, {_time('x.t_b')} AS t_b, "
-                "x.obs_a, x.obs_b FROM _co_ev x JOIN _link_entity na ON na.id = x.a "
-                "JOIN _link_entity nb ON nb.id = x.b JOIN _link_place p ON p.place = x.label"
-            )
             _write(engine, EVIDENCE, evidence, append=append or i > 0)
             engine.execute("DROP TABLE IF EXISTS _co_ev")
         if batches > 1:
